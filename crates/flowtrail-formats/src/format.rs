@@ -1,0 +1,67 @@
+use flowtrail_schema::RecordSink;
+
+/// Which normalized table a format feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Flow,
+    Http,
+}
+
+/// How a byte stream is cut into the units a decoder takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One record per line (`\n`, a trailing `\r` removed). Empty lines are passed too.
+    Lines,
+    /// The whole input is one document (Azure `PT1H.json`); the pipeline caps its size.
+    Document,
+}
+
+/// How sure a format is that a sample of input is its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Confidence {
+    No,
+    Maybe,
+    Likely,
+    Certain,
+}
+
+/// What a decoder may know about its input besides the bytes.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeContext {
+    /// The file path or object key (used for layouts such as `AWSLogs/<account>/...`).
+    pub origin: String,
+    /// For AWS VPC logs without a header line (CloudWatch exports): the field list, space separated,
+    /// in AWS's hyphenated names (`version account-id interface-id ...`).
+    pub aws_fields: Option<String>,
+}
+
+/// A log format: describes itself and builds decoders.
+pub trait Format: Send + Sync {
+    /// Returns the stable snake_case name used with `--format` and in `source_format`.
+    fn name(&self) -> &'static str;
+    /// Returns a one-line description for `flowtrail formats`.
+    fn description(&self) -> &'static str;
+    /// Returns the table this format feeds.
+    fn record_kind(&self) -> RecordKind {
+        RecordKind::Flow
+    }
+    /// Returns how input is framed before decoding.
+    fn framing(&self) -> Framing {
+        Framing::Lines
+    }
+    /// Builds a decoder for one input.
+    fn decoder(&self, ctx: &DecodeContext) -> Box<dyn Decoder>;
+    /// Scores how likely `prefix` (the first few KiB, decompressed) is this format.
+    fn sniff(&self, prefix: &[u8]) -> Confidence;
+}
+
+/// Decodes the records of one input, keeping per-input state (a header line, templates).
+pub trait Decoder: Send {
+    /// Decodes one framed unit (a line, or a whole document); `line` is its 1-based line number.
+    ///
+    /// Every record found ends in exactly one of `sink.flow`, `sink.http`, `sink.skip` or
+    /// `sink.reject`. Header and comment lines are not records and are not reported.
+    fn decode(&mut self, unit: &[u8], line: u64, sink: &mut dyn RecordSink);
+    /// Called once at the end of the input (for formats that pair records, such as ASA).
+    fn finish(&mut self, _sink: &mut dyn RecordSink) {}
+}

@@ -1,0 +1,37 @@
+//! Log format decoders: bytes in, normalized records out.
+//!
+//! Invariants: this crate performs no I/O and never panics on input (every decoder is fuzzed).
+//! A malformed record is rejected through [`RecordSink::reject`]; it never aborts the stream.
+//!
+//! Adding a format: write `flow/<name>.rs` with a [`Format`] implementation and list it in
+//! [`registry::FORMATS`].
+
+pub mod flow;
+mod format;
+pub mod registry;
+pub mod time;
+
+pub use flowtrail_schema::{FlowRecord, HttpRecord, RecordSink, VecSink};
+pub use format::{Confidence, DecodeContext, Decoder, Format, Framing, RecordKind};
+pub use registry::{by_name, sniff, FORMATS};
+
+/// Decodes a whole in-memory input with `format` into `sink`: frames it and feeds the decoder.
+///
+/// The pipeline does the same with streaming framing; this helper serves tests, fuzz targets and
+/// benchmarks.
+pub fn decode_all(format: &dyn Format, ctx: &DecodeContext, input: &[u8], sink: &mut dyn RecordSink) {
+    let mut dec = format.decoder(ctx);
+    match format.framing() {
+        Framing::Lines => {
+            for (i, line) in input.split(|b| *b == b'\n').enumerate() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if i + 1 == input.split(|b| *b == b'\n').count() && line.is_empty() {
+                    break;
+                }
+                dec.decode(line, i as u64 + 1, sink);
+            }
+        }
+        Framing::Document => dec.decode(input, 1, sink),
+    }
+    dec.finish(sink);
+}
