@@ -1,1 +1,140 @@
-pub fn x() {}
+//! DataFusion over the lake: the `flows` and `http` tables, flowtrail's SQL functions, the
+//! terse filter language and time ranges.
+//!
+//! Invariant: this crate never writes to the lake.
+
+pub mod filter;
+pub mod timerange;
+pub mod udf;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use flowtrail_schema::{Column, ColumnType, FLOW_COLUMNS, HTTP_COLUMNS};
+
+pub use filter::{parse_filter, FilterError};
+pub use timerange::{parse_time, TimeRange};
+
+fn data_type(t: ColumnType) -> DataType {
+    match t {
+        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        ColumnType::Ip | ColumnType::Text => DataType::Utf8,
+        ColumnType::Int32 => DataType::Int32,
+        ColumnType::Int64 => DataType::Int64,
+    }
+}
+
+fn file_schema(cols: &[Column]) -> SchemaRef {
+    Arc::new(Schema::new(
+        cols.iter()
+            .map(|c| Field::new(c.name, data_type(c.ty), c.name != "time" && c.name != "source_format"))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Builds a session with `flows` and `http` over the lake at `root`, restricted to `range`.
+///
+/// The raw tables are registered as `_flows` and `_http`; `flows` and `http` are views over them
+/// with the time range applied (on `time` and on the `date` partition, so whole folders are
+/// pruned), which makes `--since/--until` work the same for SQL, filters and `top`.
+pub async fn open_session(root: &Path, range: &TimeRange) -> Result<SessionContext, DataFusionError> {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+        .set_bool("datafusion.execution.parquet.reorder_filters", true);
+    config.options_mut().sql_parser.enable_ident_normalization = true;
+    let ctx = SessionContext::new_with_config(config);
+    udf::register_all(&ctx);
+    for (name, cols) in [("flows", FLOW_COLUMNS), ("http", HTTP_COLUMNS)] {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            DataFusionError::Execution(format!("{}: {e}", dir.display()))
+        })?;
+        let url = ListingTableUrl::parse(format!("{}/", dir.canonicalize()?.display()))?;
+        let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(vec![
+                ("date".to_string(), DataType::Utf8),
+                ("hour".to_string(), DataType::Utf8),
+            ]);
+        let cfg = ListingTableConfig::new(url)
+            .with_listing_options(opts)
+            .with_schema(file_schema(cols));
+        ctx.register_table(format!("_{name}"), Arc::new(ListingTable::try_new(cfg)?))?;
+        let sql = format!("CREATE VIEW {name} AS SELECT * FROM _{name}{}", range.where_clause());
+        ctx.sql(&sql).await?;
+    }
+    Ok(ctx)
+}
+
+/// The columns shown by `flowtrail query FILTER` when none are asked for.
+pub const DEFAULT_FLOW_COLUMNS: &[&str] = &[
+    "time", "src_ip", "src_port", "dst_ip", "dst_port", "protocol_name", "bytes_out", "bytes_in",
+    "packets_out", "action", "direction", "source_format", "origin", "origin_line",
+];
+
+/// Returns the SQL of `flowtrail query FILTER` on `flows`.
+pub fn filter_sql(filter: &str, columns: Option<&[String]>, limit: Option<usize>) -> Result<String, FilterError> {
+    let cond = parse_filter(filter)?;
+    let cols = match columns {
+        Some(c) if !c.is_empty() => {
+            for name in c {
+                if name != "*" && !FLOW_COLUMNS.iter().any(|col| col.name == name) {
+                    return Err(FilterError::new(0, format!("unknown column `{name}`")));
+                }
+            }
+            c.join(", ")
+        }
+        _ => DEFAULT_FLOW_COLUMNS.join(", "),
+    };
+    let mut sql = format!("SELECT {cols} FROM flows");
+    if let Some(c) = cond {
+        sql.push_str(&format!(" WHERE {c}"));
+    }
+    sql.push_str(" ORDER BY time, origin, origin_line");
+    if let Some(n) = limit {
+        sql.push_str(&format!(" LIMIT {n}"));
+    }
+    Ok(sql)
+}
+
+/// What `flowtrail top` ranks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopBy {
+    Bytes,
+    Flows,
+    Packets,
+}
+
+/// Returns the SQL of `flowtrail top FIELD --by ...`; `fields` may list several columns.
+pub fn top_sql(fields: &[String], by: TopBy, filter: &str, limit: usize) -> Result<String, FilterError> {
+    for f in fields {
+        if !FLOW_COLUMNS.iter().any(|c| c.name == f) && f != "date" && f != "hour" {
+            return Err(FilterError::new(0, format!("unknown column `{f}` (see `flowtrail schema`)")));
+        }
+    }
+    if fields.is_empty() {
+        return Err(FilterError::new(0, "top needs at least one column".into()));
+    }
+    let keys = fields.join(", ");
+    let cond = parse_filter(filter)?;
+    let order = match by {
+        TopBy::Bytes => "bytes",
+        TopBy::Flows => "flows",
+        TopBy::Packets => "packets",
+    };
+    Ok(format!(
+        "SELECT {keys}, count(*) AS flows, \
+         sum(coalesce(bytes_out, 0) + coalesce(bytes_in, 0)) AS bytes, \
+         sum(coalesce(packets_out, 0) + coalesce(packets_in, 0)) AS packets \
+         FROM flows{} GROUP BY {keys} ORDER BY {order} DESC, {keys} LIMIT {limit}",
+        cond.map(|c| format!(" WHERE {c}")).unwrap_or_default()
+    ))
+}

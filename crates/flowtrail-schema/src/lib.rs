@@ -13,6 +13,7 @@ mod columns;
 mod community_id;
 mod record;
 mod sink;
+pub mod time;
 
 pub use columns::{Column, ColumnType, FLOW_COLUMNS, HTTP_COLUMNS};
 pub use community_id::community_id_v1;

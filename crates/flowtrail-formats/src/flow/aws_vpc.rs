@@ -1,27 +1,1067 @@
-//! AWS VPC Flow Logs (placeholder being replaced by the real decoder in this same change).
-use crate::{Confidence, DecodeContext, Decoder, Format};
-use flowtrail_schema::RecordSink;
+//! AWS VPC Flow Logs (and Transit Gateway flow logs) in their text form.
+//!
+//! One record per line, fields separated by spaces. The *default format* is the 14 version-2
+//! fields; a *custom format* is any subset of the version 2..8 fields (and newer ones) in any
+//! order, so the layout of a line can never be inferred from its `version` or its field count.
+//!
+//! ## Sample
+//!
+//! ```text
+//! version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+//! 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK
+//! 2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA
+//! ```
+//!
+//! ## Layout (header handling)
+//!
+//! The layout of a line is, in order of precedence:
+//!
+//! 1. the last **header line** seen in the input: a line made only of field names, as S3
+//!    delivery writes at the top of every object (`version account-id ...`). Names are matched
+//!    hyphenated or underscored (`account_id`, as in Parquet and Athena) and case-insensitively;
+//!    a line counts as a header when every token looks like a field name and more than half are
+//!    names AWS documents. A header later in the input (concatenated objects) replaces the layout;
+//! 2. [`DecodeContext::aws_fields`], the format of headerless exports (CloudWatch Logs);
+//! 3. otherwise the default version 2 layout, for lines of exactly 14 tokens. Any other line is
+//!    rejected with a reason asking for `--aws-fields`.
+//!
+//! A line whose token count differs from its layout is rejected. Empty lines and lines starting
+//! with `#` are not records; text from a token starting with `#` to the end of the line is a
+//! comment (the AWS documentation examples annotate records that way). Runs of spaces and tabs
+//! separate tokens, and a trailing CR is ignored.
+//!
+//! ## Field mapping
+//!
+//! | AWS field | column |
+//! |---|---|
+//! | `start` | `time` (seconds → µs): the Amazon Security Lake convention, not Elastic's `end` |
+//! | `end` | `end_time` |
+//! | `srcaddr`, `dstaddr`, `srcport`, `dstport`, `protocol` | `src_ip`, `dst_ip`, `src_port`, `dst_port`, `protocol` |
+//! | `bytes`, `packets` | `bytes_out`, `packets_out`: one counter per record (packet direction), so `bytes_in`/`packets_in` stay empty |
+//! | `action` | `action`: `ACCEPT` → allowed, `REJECT` → denied |
+//! | `log-status` | `flow_state` (`OK`) |
+//! | `interface-id`, `account-id`, `region`, `vpc-id`, `subnet-id`, `instance-id` | `device`, `account`, `region`, `vpc`, `subnet`, `instance` |
+//! | `tcp-flags` | `tcp_flags` |
+//! | `pkt-srcaddr`, `pkt-dstaddr` | `nat_src_ip`, `nat_dst_ip` |
+//! | `flow-direction` | `direction`: `ingress` → inbound, `egress` → outbound (relative to the interface) |
+//! | `reject-reason` | `rule` |
+//! | `version` | not stored |
+//! | anything else | `extra`, a JSON object of strings keyed by hyphenated name: `{"type":"IPv4","az-id":"use1-az1"}` |
+//!
+//! `-` means absent in every column (never 0): it leaves the column empty and the key out of
+//! `extra`. Values in `extra` are kept as the strings AWS wrote (`"traffic-path":"8"`).
+//!
+//! ## Records that are not flows
+//!
+//! `NODATA` (no traffic in the window) and `SKIPDATA` (AWS dropped records) are counted as
+//! skipped, never stored, whatever their other fields hold.
+//!
+//! ## Object key
+//!
+//! When [`DecodeContext::origin`] follows the S3 layout (`AWSLogs/<account>/vpcflowlogs/<region>/
+//! YYYY/MM/DD/...`, or the Hive form `AWSLogs/aws-account-id=<id>/aws-service=vpcflowlogs/
+//! aws-region=<region>/year=.../`), its account and region fill records that lack their own.
+//! Records of a format without `start` take their time from `end`, else from the object: the
+//! file name's `YYYYMMDDTHHmmZ` window, else the date (and hour) folders; with none of these
+//! they are rejected.
+//!
+//! ## Caveats
+//!
+//! * Two records per conversation (one per direction) and one per interface crossed: nothing is
+//!   merged here. `srcaddr`/`dstaddr` follow the packet, not the initiator.
+//! * Transit Gateway records (`resource-type`, `tgw-*`, `packets-lost-*`) decode with their own
+//!   header or field list; their TGW-specific fields go to `extra`.
+//! * Parquet delivery is read elsewhere and fed through [`decoder_for_fields`] and
+//!   [`AwsVpcDecoder::decode_tokens`].
+//!
+//! ## References
+//!
+//! * <https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html> (fields, versions)
+//! * <https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3.html> (key layout, header)
+//! * <https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html> (Transit Gateway fields)
 
-/// AWS VPC Flow Logs, text form.
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use flowtrail_schema::{Action, Direction, FlowRecord, Micros, RecordSink};
+
+use crate::time::days_from_civil;
+use crate::{Confidence, DecodeContext, Decoder, Format};
+
+/// AWS VPC Flow Logs, text form (S3 objects with a header line, CloudWatch exports).
 pub struct AwsVpc;
 
 impl Format for AwsVpc {
     fn name(&self) -> &'static str {
         "aws_vpc"
     }
+
     fn description(&self) -> &'static str {
-        "AWS VPC Flow Logs"
+        "AWS VPC Flow Logs and Transit Gateway flow logs: default v2 or custom format (header line or --aws-fields)"
     }
-    fn decoder(&self, _ctx: &DecodeContext) -> Box<dyn Decoder> {
-        Box::new(Dec)
+
+    fn decoder(&self, ctx: &DecodeContext) -> Box<dyn Decoder> {
+        Box::new(AwsVpcDecoder::new(ctx))
     }
-    fn sniff(&self, _prefix: &[u8]) -> Confidence {
+
+    fn sniff(&self, prefix: &[u8]) -> Confidence {
+        sniff(prefix)
+    }
+}
+
+/// Returns a decoder with a fixed layout: `fields` are the column names in order, hyphenated
+/// (`account-id`) or underscored (`account_id`).
+///
+/// Used for Parquet delivery, whose rows arrive as values rather than text lines; feed each row
+/// to [`AwsVpcDecoder::decode_tokens`]. `ctx.aws_fields` is ignored; `ctx.origin` still fills
+/// account, region and a missing time.
+pub fn decoder_for_fields(fields: &[&str], ctx: &DecodeContext) -> AwsVpcDecoder {
+    let mut dec = AwsVpcDecoder::new(ctx);
+    dec.configured = Some(Layout::from_names(
+        fields.iter().copied(),
+        LayoutSource::Fields,
+    ));
+    dec
+}
+
+/// Decodes AWS VPC flow log records of one input, keeping its layout and object-key facts.
+pub struct AwsVpcDecoder {
+    /// The layout of the last header line seen.
+    header: Option<Layout>,
+    /// The layout given by `aws_fields` or [`decoder_for_fields`].
+    configured: Option<Layout>,
+    /// The default version 2 layout, used when neither of the above is known.
+    default: Layout,
+    /// Reused buffer for the `extra` JSON object of the current record.
+    extra: String,
+    /// Facts read from an S3 object key, if the origin is one.
+    key: Option<S3Key>,
+}
+
+impl AwsVpcDecoder {
+    /// Builds a decoder for one input described by `ctx`.
+    pub fn new(ctx: &DecodeContext) -> AwsVpcDecoder {
+        let configured = ctx
+            .aws_fields
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| Layout::from_names(f.split_ascii_whitespace(), LayoutSource::AwsFields));
+        AwsVpcDecoder {
+            header: None,
+            configured,
+            default: Layout {
+                slots: Cow::Borrowed(DEFAULT_V2),
+                extra_keys: Vec::new(),
+                source: LayoutSource::DefaultV2,
+            },
+            extra: String::new(),
+            key: parse_s3_key(&ctx.origin),
+        }
+    }
+
+    /// Decodes one row given as values in the decoder's field order (see [`decoder_for_fields`]).
+    ///
+    /// `-` and the empty string mean absent. Reports the row through exactly one of
+    /// `sink.flow`, `sink.skip` or `sink.reject` (a rejected row is kept space-joined).
+    pub fn decode_tokens(&mut self, tokens: &[&str], line: u64, sink: &mut dyn RecordSink) {
+        self.decode_record(tokens.iter().copied(), line, Raw::Tokens(tokens), sink);
+    }
+
+    fn decode_record<'t, I>(
+        &mut self,
+        tokens: I,
+        line: u64,
+        raw: Raw<'_>,
+        sink: &mut dyn RecordSink,
+    ) where
+        I: Iterator<Item = &'t str>,
+    {
+        let AwsVpcDecoder {
+            header,
+            configured,
+            default,
+            extra,
+            key,
+        } = self;
+        let layout = header.as_ref().or(configured.as_ref()).unwrap_or(default);
+        let slots: &[Slot] = &layout.slots;
+
+        let mut rec = FlowRecord {
+            origin_line: line,
+            ..FlowRecord::default()
+        };
+        let mut start: Option<u64> = None;
+        let mut end: Option<u64> = None;
+        let mut status = Status::Unknown;
+        let mut bad: Option<(&'static str, &'t str)> = None;
+        extra.clear();
+        if extra.capacity() > MAX_KEPT_EXTRA_CAPACITY {
+            extra.shrink_to(MAX_KEPT_EXTRA_CAPACITY);
+        }
+
+        let mut count = 0usize;
+        for tok in tokens {
+            count += 1;
+            let Some(&slot) = slots.get(count - 1) else {
+                continue;
+            };
+            // AWS writes "-" for fields that do not apply or could not be computed (addresses
+            // and counters of NODATA/SKIPDATA records, instance-id of requester-managed ENIs...).
+            if tok == "-" || tok.is_empty() {
+                continue;
+            }
+            match slot {
+                Slot::Ignore => {}
+                Slot::AccountId => rec.account = Some(Cow::Borrowed(tok)),
+                Slot::InterfaceId => rec.device = Some(Cow::Borrowed(tok)),
+                Slot::SrcAddr => match parse_ip(tok) {
+                    Some(ip) => rec.src_ip = Some(ip),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::DstAddr => match parse_ip(tok) {
+                    Some(ip) => rec.dst_ip = Some(ip),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::SrcPort => match parse_u64(tok).and_then(|v| u16::try_from(v).ok()) {
+                    Some(p) => rec.src_port = Some(p),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::DstPort => match parse_u64(tok).and_then(|v| u16::try_from(v).ok()) {
+                    Some(p) => rec.dst_port = Some(p),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::Protocol => match parse_u64(tok).and_then(|v| u8::try_from(v).ok()) {
+                    Some(p) => rec.protocol = Some(p),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::Packets => match parse_u64(tok) {
+                    Some(v) => rec.packets_out = Some(v),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::Bytes => match parse_u64(tok) {
+                    Some(v) => rec.bytes_out = Some(v),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::Start => match parse_u64(tok).filter(|v| *v <= MAX_SECONDS) {
+                    Some(v) => start = Some(v),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::End => match parse_u64(tok).filter(|v| *v <= MAX_SECONDS) {
+                    Some(v) => end = Some(v),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::Action => match parse_action(tok) {
+                    Some(a) => rec.action = Some(a),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::LogStatus => {
+                    status = if tok.eq_ignore_ascii_case("OK") {
+                        Status::Ok
+                    } else if tok.eq_ignore_ascii_case("NODATA") {
+                        Status::NoData
+                    } else if tok.eq_ignore_ascii_case("SKIPDATA") {
+                        Status::SkipData
+                    } else {
+                        Status::Other
+                    };
+                    rec.flow_state = Some(Cow::Borrowed(tok));
+                }
+                Slot::VpcId => rec.vpc = Some(Cow::Borrowed(tok)),
+                Slot::SubnetId => rec.subnet = Some(Cow::Borrowed(tok)),
+                Slot::InstanceId => rec.instance = Some(Cow::Borrowed(tok)),
+                Slot::TcpFlags => match parse_u64(tok).and_then(|v| u16::try_from(v).ok()) {
+                    Some(v) => rec.tcp_flags = Some(v),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::PktSrcAddr => match parse_ip(tok) {
+                    Some(ip) => rec.nat_src_ip = Some(ip),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::PktDstAddr => match parse_ip(tok) {
+                    Some(ip) => rec.nat_dst_ip = Some(ip),
+                    None => note(&mut bad, slot, tok),
+                },
+                Slot::Region => rec.region = Some(Cow::Borrowed(tok)),
+                Slot::FlowDirection => {
+                    if tok.eq_ignore_ascii_case("ingress") {
+                        rec.direction = Some(Direction::Inbound);
+                    } else if tok.eq_ignore_ascii_case("egress") {
+                        rec.direction = Some(Direction::Outbound);
+                    } else {
+                        note(&mut bad, slot, tok);
+                    }
+                }
+                Slot::RejectReason => rec.rule = Some(Cow::Borrowed(tok)),
+                Slot::Extra(i) => {
+                    if let Some(k) = layout.extra_keys.get(usize::from(i)) {
+                        extra.push(if extra.is_empty() { '{' } else { ',' });
+                        extra.push_str(k);
+                        push_json_str(extra, tok);
+                    }
+                }
+            }
+        }
+
+        if count != slots.len() {
+            let reason = match layout.source {
+                LayoutSource::DefaultV2 => format!(
+                    "unknown layout: {count} fields, no header line and no field list \
+                     (the default version 2 format has 14); pass --aws-fields with the flow log's format"
+                ),
+                src => format!(
+                    "record has {count} fields but {} declares {}",
+                    src.describe(),
+                    slots.len()
+                ),
+            };
+            return raw.reject(sink, line, &reason);
+        }
+        match status {
+            Status::NoData => return sink.skip(line, "aws_vpc NODATA: no traffic in window"),
+            Status::SkipData => return sink.skip(line, "aws_vpc SKIPDATA: records skipped by AWS"),
+            Status::Ok | Status::Other | Status::Unknown => {}
+        }
+        if let Some((field, value)) = bad {
+            return raw.reject(sink, line, &format!("bad {field} {:?}", clip(value)));
+        }
+
+        let key = key.as_ref();
+        let time = match start.or(end) {
+            Some(secs) => Some(secs as Micros * 1_000_000),
+            None => key.and_then(|k| k.window_start),
+        };
+        let Some(time) = time else {
+            return raw.reject(
+                sink,
+                line,
+                "no time: start and end are absent and the origin is not an S3 key with a date",
+            );
+        };
+        rec.time = time;
+        rec.end_time = end.map(|secs| secs as Micros * 1_000_000);
+        if let Some(k) = key {
+            if rec.account.is_none() {
+                rec.account = Some(Cow::Borrowed(k.account.as_str()));
+            }
+            if rec.region.is_none() {
+                rec.region = Some(Cow::Borrowed(k.region.as_str()));
+            }
+        }
+        if !extra.is_empty() {
+            extra.push('}');
+            rec.extra = Some(Cow::Borrowed(extra.as_str()));
+        }
+        sink.flow(&rec);
+    }
+}
+
+impl Decoder for AwsVpcDecoder {
+    fn decode(&mut self, unit: &[u8], line: u64, sink: &mut dyn RecordSink) {
+        let unit = unit.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(unit);
+        let trimmed = unit.trim_ascii();
+        if trimmed.is_empty() || trimmed.first() == Some(&b'#') {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(trimmed) else {
+            return sink.reject(line, "line is not valid UTF-8", unit);
+        };
+        // A header starts with a lower-case field name; records of the default format start
+        // with the version digit, so this first-byte test keeps header detection off their path.
+        if trimmed.first().is_some_and(u8::is_ascii_lowercase) {
+            if let Some(layout) = header_layout(text) {
+                self.header = Some(layout);
+                return;
+            }
+        }
+        self.decode_record(Tokens::new(text), line, Raw::Line(unit), sink);
+    }
+}
+
+/// Capacity the `extra` buffer may keep between records.
+const MAX_KEPT_EXTRA_CAPACITY: usize = 64 * 1024;
+
+/// Largest `start`/`end` accepted, in seconds (year 9999), so the µs value cannot overflow.
+const MAX_SECONDS: u64 = 253_402_300_799;
+
+/// Most tokens a header line may have (AWS documents about 60 fields).
+const MAX_HEADER_FIELDS: usize = 256;
+
+/// Most fields a configured layout keeps; later ones are counted but ignored.
+const MAX_LAYOUT_FIELDS: usize = 1024;
+
+/// Longest value quoted in a rejection reason.
+const MAX_REASON_VALUE: usize = 64;
+
+/// What a column of the layout feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// `version`, or a repeated name: counted, not stored.
+    Ignore,
+    AccountId,
+    InterfaceId,
+    SrcAddr,
+    DstAddr,
+    SrcPort,
+    DstPort,
+    Protocol,
+    Packets,
+    Bytes,
+    Start,
+    End,
+    Action,
+    LogStatus,
+    VpcId,
+    SubnetId,
+    InstanceId,
+    TcpFlags,
+    PktSrcAddr,
+    PktDstAddr,
+    Region,
+    FlowDirection,
+    RejectReason,
+    /// A field kept in `extra`, by index into [`Layout::extra_keys`].
+    Extra(u16),
+}
+
+impl Slot {
+    /// Returns the AWS field name, for rejection reasons.
+    fn name(self) -> &'static str {
+        match self {
+            Slot::Ignore => "version",
+            Slot::AccountId => "account-id",
+            Slot::InterfaceId => "interface-id",
+            Slot::SrcAddr => "srcaddr",
+            Slot::DstAddr => "dstaddr",
+            Slot::SrcPort => "srcport",
+            Slot::DstPort => "dstport",
+            Slot::Protocol => "protocol",
+            Slot::Packets => "packets",
+            Slot::Bytes => "bytes",
+            Slot::Start => "start",
+            Slot::End => "end",
+            Slot::Action => "action",
+            Slot::LogStatus => "log-status",
+            Slot::VpcId => "vpc-id",
+            Slot::SubnetId => "subnet-id",
+            Slot::InstanceId => "instance-id",
+            Slot::TcpFlags => "tcp-flags",
+            Slot::PktSrcAddr => "pkt-srcaddr",
+            Slot::PktDstAddr => "pkt-dstaddr",
+            Slot::Region => "region",
+            Slot::FlowDirection => "flow-direction",
+            Slot::RejectReason => "reject-reason",
+            Slot::Extra(_) => "field",
+        }
+    }
+}
+
+/// The default (version 2) format, which cannot be changed.
+const DEFAULT_V2: &[Slot] = &[
+    Slot::Ignore,
+    Slot::AccountId,
+    Slot::InterfaceId,
+    Slot::SrcAddr,
+    Slot::DstAddr,
+    Slot::SrcPort,
+    Slot::DstPort,
+    Slot::Protocol,
+    Slot::Packets,
+    Slot::Bytes,
+    Slot::Start,
+    Slot::End,
+    Slot::Action,
+    Slot::LogStatus,
+];
+
+/// Fields with a column of their own, by hyphenated name.
+const MAPPED: &[(&str, Slot)] = &[
+    ("version", Slot::Ignore),
+    ("account-id", Slot::AccountId),
+    ("interface-id", Slot::InterfaceId),
+    ("srcaddr", Slot::SrcAddr),
+    ("dstaddr", Slot::DstAddr),
+    ("srcport", Slot::SrcPort),
+    ("dstport", Slot::DstPort),
+    ("protocol", Slot::Protocol),
+    ("packets", Slot::Packets),
+    ("bytes", Slot::Bytes),
+    ("start", Slot::Start),
+    ("end", Slot::End),
+    ("action", Slot::Action),
+    ("log-status", Slot::LogStatus),
+    ("vpc-id", Slot::VpcId),
+    ("subnet-id", Slot::SubnetId),
+    ("instance-id", Slot::InstanceId),
+    ("tcp-flags", Slot::TcpFlags),
+    ("pkt-srcaddr", Slot::PktSrcAddr),
+    ("pkt-dstaddr", Slot::PktDstAddr),
+    ("region", Slot::Region),
+    ("flow-direction", Slot::FlowDirection),
+    ("reject-reason", Slot::RejectReason),
+];
+
+/// Documented fields without a column (they go to `extra`), used to recognise header lines.
+const KNOWN_EXTRA: &[&str] = &[
+    // VPC, versions 3..5
+    "type",
+    "az-id",
+    "sublocation-type",
+    "sublocation-id",
+    "pkt-src-aws-service",
+    "pkt-dst-aws-service",
+    "traffic-path",
+    // VPC, version 7 (ECS)
+    "ecs-cluster-arn",
+    "ecs-cluster-name",
+    "ecs-container-instance-arn",
+    "ecs-container-instance-id",
+    "ecs-container-id",
+    "ecs-second-container-id",
+    "ecs-service-name",
+    "ecs-task-definition-arn",
+    "ecs-task-arn",
+    "ecs-task-id",
+    // VPC, later versions
+    "resource-id",
+    "encryption-status",
+    // Transit Gateway flow logs
+    "resource-type",
+    "tgw-id",
+    "tgw-attachment-id",
+    "tgw-src-vpc-account-id",
+    "tgw-dst-vpc-account-id",
+    "tgw-src-vpc-id",
+    "tgw-dst-vpc-id",
+    "tgw-src-subnet-id",
+    "tgw-dst-subnet-id",
+    "tgw-src-eni",
+    "tgw-dst-eni",
+    "tgw-src-az-id",
+    "tgw-dst-az-id",
+    "tgw-pair-attachment-id",
+    "packets-lost-no-route",
+    "packets-lost-blackhole",
+    "packets-lost-mtu-exceeded",
+    "packets-lost-ttl-expired",
+];
+
+/// Where a layout came from (for rejection reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LayoutSource {
+    Header,
+    AwsFields,
+    Fields,
+    DefaultV2,
+}
+
+impl LayoutSource {
+    fn describe(self) -> &'static str {
+        match self {
+            LayoutSource::Header => "the header line",
+            LayoutSource::AwsFields => "--aws-fields",
+            LayoutSource::Fields => "the field list",
+            LayoutSource::DefaultV2 => "the default version 2 format",
+        }
+    }
+}
+
+/// The columns of one format, in order.
+struct Layout {
+    slots: Cow<'static, [Slot]>,
+    /// For each `Slot::Extra(i)`: the JSON-escaped key followed by `:` (`"az-id":`).
+    extra_keys: Vec<String>,
+    source: LayoutSource,
+}
+
+impl Layout {
+    fn from_names<'n>(names: impl IntoIterator<Item = &'n str>, source: LayoutSource) -> Layout {
+        let mut slots = Vec::new();
+        let mut extra_keys = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for raw in names {
+            let name = normalize_name(raw);
+            if slots.len() >= MAX_LAYOUT_FIELDS || seen.contains(&name) {
+                slots.push(Slot::Ignore);
+                continue;
+            }
+            let slot = match mapped_slot(&name) {
+                Some(slot) => slot,
+                None => {
+                    let mut key = String::with_capacity(name.len() + 3);
+                    push_json_str(&mut key, &name);
+                    key.push(':');
+                    // MAX_LAYOUT_FIELDS keeps the index far below u16::MAX.
+                    let index = u16::try_from(extra_keys.len()).unwrap_or(u16::MAX);
+                    extra_keys.push(key);
+                    Slot::Extra(index)
+                }
+            };
+            seen.push(name);
+            slots.push(slot);
+        }
+        Layout {
+            slots: Cow::Owned(slots),
+            extra_keys,
+            source,
+        }
+    }
+}
+
+/// Returns the hyphenated, lower-case spelling of a field name (`${account_id}` → `account-id`).
+fn normalize_name(raw: &str) -> String {
+    let name = raw.trim();
+    let name = name.strip_prefix("${").unwrap_or(name);
+    let name = name.strip_suffix('}').unwrap_or(name);
+    name.chars()
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+fn mapped_slot(name: &str) -> Option<Slot> {
+    MAPPED.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// Returns whether a (non-normalized) header token names a field AWS documents.
+fn is_known_name(token: &str) -> bool {
+    let eq = |known: &str| {
+        known.len() == token.len()
+            && known
+                .bytes()
+                .zip(token.bytes())
+                .all(|(k, t)| k == t.to_ascii_lowercase() || (k == b'-' && t == b'_'))
+    };
+    MAPPED.iter().any(|(n, _)| eq(n)) || KNOWN_EXTRA.iter().any(|n| eq(n))
+}
+
+/// Returns `(known, total)` token counts if every token of `line` looks like a field name.
+fn header_counts(line: &str) -> Option<(usize, usize)> {
+    let mut known = 0;
+    let mut total = 0;
+    for tok in Tokens::new(line) {
+        total += 1;
+        let mut bytes = tok.bytes();
+        let first_ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase());
+        if total > MAX_HEADER_FIELDS
+            || !first_ok
+            || !bytes
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return None;
+        }
+        if is_known_name(tok) {
+            known += 1;
+        }
+    }
+    (total > 0).then_some((known, total))
+}
+
+/// Returns the layout declared by `line` if it is a header line.
+fn header_layout(line: &str) -> Option<Layout> {
+    let (known, total) = header_counts(line)?;
+    (known * 2 > total).then(|| Layout::from_names(Tokens::new(line), LayoutSource::Header))
+}
+
+/// Splits a line on runs of spaces and tabs, stopping at a token that starts with `#`.
+struct Tokens<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(line: &'a str) -> Tokens<'a> {
+        Tokens { rest: line }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.rest.as_bytes();
+        let start = bytes
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))?;
+        if bytes.get(start) == Some(&b'#') {
+            self.rest = "";
+            return None;
+        }
+        let len = bytes
+            .get(start..)?
+            .iter()
+            .position(|b| matches!(b, b' ' | b'\t' | b'\r'))
+            .unwrap_or(bytes.len() - start);
+        // Both ends are at ASCII bytes or the string's ends, so they are char boundaries.
+        let tok = self.rest.get(start..start + len)?;
+        self.rest = self.rest.get(start + len..).unwrap_or("");
+        Some(tok)
+    }
+}
+
+/// The input of one record, kept for the dead-letter file if it is rejected.
+enum Raw<'a> {
+    Line(&'a [u8]),
+    Tokens(&'a [&'a str]),
+}
+
+impl Raw<'_> {
+    fn reject(&self, sink: &mut dyn RecordSink, line: u64, reason: &str) {
+        match self {
+            Raw::Line(bytes) => sink.reject(line, reason, bytes),
+            Raw::Tokens(tokens) => sink.reject(line, reason, tokens.join(" ").as_bytes()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Unknown,
+    Ok,
+    NoData,
+    SkipData,
+    Other,
+}
+
+/// Keeps the first malformed field of a record.
+fn note<'t>(bad: &mut Option<(&'static str, &'t str)>, slot: Slot, value: &'t str) {
+    if bad.is_none() {
+        *bad = Some((slot.name(), value));
+    }
+}
+
+/// Returns at most [`MAX_REASON_VALUE`] bytes of `s`, cut at a char boundary.
+fn clip(s: &str) -> &str {
+    if s.len() <= MAX_REASON_VALUE {
+        return s;
+    }
+    let mut end = MAX_REASON_VALUE;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+fn parse_action(tok: &str) -> Option<Action> {
+    match tok {
+        "ACCEPT" => Some(Action::Allowed),
+        "REJECT" => Some(Action::Denied),
+        _ if tok.eq_ignore_ascii_case("accept") => Some(Action::Allowed),
+        _ if tok.eq_ignore_ascii_case("reject") => Some(Action::Denied),
+        _ => None,
+    }
+}
+
+/// Parses a non-negative decimal integer (digits only).
+fn parse_u64(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
+}
+
+/// Parses an IPv4 (dotted quad, no leading zeros, as `std` accepts) or IPv6 address.
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    if let Some(v4) = parse_ipv4(s.as_bytes()) {
+        return Some(IpAddr::V4(v4));
+    }
+    if s.contains(':') {
+        return s.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    None
+}
+
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = b.split(|c| *c == b'.');
+    for octet in octets.iter_mut() {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut v: u16 = 0;
+        for &c in part {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + u16::from(d);
+        }
+        *octet = u8::try_from(v).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let n = c as usize;
+                    out.push_str("\\u00");
+                    out.push(char::from(HEX.get(n >> 4).copied().unwrap_or(b'0')));
+                    out.push(char::from(HEX.get(n & 15).copied().unwrap_or(b'0')));
+                }
+                c => out.push(c),
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// What an S3 object key of VPC flow logs tells about its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Key {
+    /// The account folder (`AWSLogs/<account>/` or `aws-account-id=<account>`).
+    pub account: String,
+    /// The region folder.
+    pub region: String,
+    /// The date folders (`YYYY/MM/DD` or `year=/month=/day=`), if present and valid.
+    pub date: Option<(i64, u32, u32)>,
+    /// Best start of the records' window known from the key (µs): the file name's
+    /// `YYYYMMDDTHHmmZ` stamp, else the date and optional hour folders.
+    pub window_start: Option<Micros>,
+}
+
+/// Parses the S3 layout of VPC flow log objects out of an origin path or key.
+///
+/// Accepts `.../AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD[/HH]/<file>` and the Hive form
+/// `.../AWSLogs/aws-account-id=<id>/aws-service=vpcflowlogs/aws-region=<region>/year=YYYY/
+/// month=MM/day=DD[/hour=HH]/<file>`; returns `None` for anything else.
+pub fn parse_s3_key(origin: &str) -> Option<S3Key> {
+    let at = origin.rfind("AWSLogs")?;
+    let mut segs = origin
+        .get(at + "AWSLogs".len()..)?
+        .split(['/', '\\'])
+        .filter(|s| !s.is_empty());
+    let hive_value = |seg: &str, key: &str| -> Option<String> {
+        let v = seg.strip_prefix(key)?.strip_prefix('=')?;
+        (!v.is_empty()).then(|| v.to_string())
+    };
+    let account_seg = segs.next()?;
+    let hive = account_seg.starts_with("aws-account-id=");
+    let (account, region) = if hive {
+        let account = hive_value(account_seg, "aws-account-id")?;
+        if hive_value(segs.next()?, "aws-service")? != "vpcflowlogs" {
+            return None;
+        }
+        (account, hive_value(segs.next()?, "aws-region")?)
+    } else {
+        if segs.next()? != "vpcflowlogs" {
+            return None;
+        }
+        (account_seg.to_string(), segs.next()?.to_string())
+    };
+    if account.contains('=') || region.contains('=') {
+        return None;
+    }
+    let rest: Vec<&str> = segs.take(6).collect();
+    let folder = |i: usize, key: &str| -> Option<u32> {
+        let seg = *rest.get(i)?;
+        let digits = if hive {
+            seg.strip_prefix(key)?.strip_prefix('=')?
+        } else {
+            seg
+        };
+        if digits.is_empty() || digits.len() > 4 {
+            return None;
+        }
+        u32::try_from(parse_u64(digits)?).ok()
+    };
+    let date = match (folder(0, "year"), folder(1, "month"), folder(2, "day")) {
+        (Some(y), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => {
+            Some((i64::from(y), m, d))
+        }
+        _ => None,
+    };
+    let hour = date.and(folder(3, "hour")).filter(|h| *h < 24);
+    let file_stamp = rest
+        .last()
+        .and_then(|name| name.split('_').find_map(parse_stamp));
+    let window_start = file_stamp.or_else(|| {
+        let (y, m, d) = date?;
+        let secs = days_from_civil(y, m, d) * 86_400 + i64::from(hour.unwrap_or(0)) * 3_600;
+        Some(secs * 1_000_000)
+    });
+    Some(S3Key {
+        account,
+        region,
+        date,
+        window_start,
+    })
+}
+
+/// Parses the `YYYYMMDDTHHmmZ` stamp of a flow log file name (µs).
+fn parse_stamp(s: &str) -> Option<Micros> {
+    let b = s.as_bytes();
+    if b.len() != 14 || b.get(8) != Some(&b'T') || b.get(13) != Some(&b'Z') {
+        return None;
+    }
+    let num =
+        |r: std::ops::Range<usize>| -> Option<u32> { u32::try_from(parse_u64(s.get(r)?)?).ok() };
+    let (y, mo, d, h, mi) = (
+        num(0..4)?,
+        num(4..6)?,
+        num(6..8)?,
+        num(9..11)?,
+        num(11..13)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), mo, d);
+    Some((days * 86_400 + i64::from(h) * 3_600 + i64::from(mi) * 60) * 1_000_000)
+}
+
+/// Scores a prefix: a header line of AWS field names is certain; a default-format record likely.
+fn sniff(prefix: &[u8]) -> Confidence {
+    let prefix = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
+    let Some(first) = prefix
+        .split(|b| *b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .find(|l| !l.is_empty())
+    else {
+        return Confidence::No;
+    };
+    if matches!(first.first(), Some(b'{' | b'[' | b'#')) {
+        return Confidence::No;
+    }
+    let Ok(first) = std::str::from_utf8(first) else {
+        return Confidence::No;
+    };
+    if let Some((known, total)) = header_counts(first) {
+        if known == total && total >= 2 {
+            return Confidence::Certain;
+        }
+        if known * 2 > total && total >= 3 {
+            return Confidence::Likely;
+        }
+        return Confidence::No;
+    }
+    let mut toks = [""; 14];
+    let mut n = 0;
+    for tok in first.split_ascii_whitespace() {
+        match toks.get_mut(n) {
+            Some(slot) => *slot = tok,
+            None => return Confidence::No,
+        }
+        n += 1;
+    }
+    let [version, account, eni, .., action, status] = toks;
+    let account_like = account == "unknown" || parse_u64(account).is_some();
+    if n == 14
+        && version == "2"
+        && (account_like || eni.starts_with("eni-"))
+        && matches!(action, "ACCEPT" | "REJECT" | "-")
+        && matches!(status, "OK" | "NODATA" | "SKIPDATA")
+    {
+        Confidence::Likely
+    } else {
         Confidence::No
     }
 }
-struct Dec;
-impl Decoder for Dec {
-    fn decode(&mut self, unit: &[u8], line: u64, sink: &mut dyn RecordSink) {
-        sink.reject(line, "not implemented", unit);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_split_runs_and_stop_at_comments() {
+        let toks: Vec<&str> = Tokens::new("  a  b\tc #comment d").collect();
+        assert_eq!(toks, ["a", "b", "c"]);
+        assert_eq!(Tokens::new("").count(), 0);
+        assert_eq!(Tokens::new("x#y").collect::<Vec<_>>(), ["x#y"]);
+    }
+
+    #[test]
+    fn numbers_and_addresses() {
+        assert_eq!(parse_u64("0"), Some(0));
+        assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64("18446744073709551616"), None);
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64(""), None);
+        for ok in ["0.0.0.0", "255.255.255.255", "10.0.0.71"] {
+            assert_eq!(parse_ip(ok), ok.parse().ok(), "{ok}");
+        }
+        for bad in [
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1..2.3",
+            "a.b.c.d",
+            "",
+        ] {
+            assert_eq!(parse_ip(bad), None, "{bad}");
+        }
+        assert_eq!(parse_ip("2a02:cf40::"), "2a02:cf40::".parse().ok());
+    }
+
+    #[test]
+    fn json_escaping() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\"b\\c\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\u0001é""#);
+    }
+
+    #[test]
+    fn names_normalize() {
+        assert_eq!(normalize_name("${Account_ID}"), "account-id");
+        assert!(is_known_name("log_status"));
+        assert!(!is_known_name("log_statuses"));
+    }
+
+    #[test]
+    fn s3_keys() {
+        let k = parse_s3_key(
+            "bucket/p/AWSLogs/123456789012/vpcflowlogs/us-east-1/2018/06/20/\
+             123456789012_vpcflowlogs_us-east-1_fl-1234abcd_20180620T1620Z_fe123456.log.gz",
+        )
+        .expect("key");
+        assert_eq!(
+            (k.account.as_str(), k.region.as_str()),
+            ("123456789012", "us-east-1")
+        );
+        assert_eq!(k.date, Some((2018, 6, 20)));
+        assert_eq!(k.window_start, Some(1_529_511_600_000_000));
+        let h = parse_s3_key(
+            "s3://b/AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2024/month=01/day=02/hour=03/x.log.gz",
+        )
+        .expect("hive key");
+        assert_eq!(
+            (h.account.as_str(), h.region.as_str()),
+            ("111122223333", "eu-west-1")
+        );
+        assert_eq!(h.window_start, Some((1_704_153_600 + 3 * 3600) * 1_000_000));
+        assert_eq!(
+            parse_s3_key("AWSLogs/1/elasticloadbalancing/us-east-1/2024/01/01/x"),
+            None
+        );
+        assert_eq!(parse_s3_key("/var/log/flows.log"), None);
     }
 }

@@ -1,0 +1,208 @@
+//! flowtrail's SQL functions.
+//!
+//! - `in_cidr(ip, 'net/len')`: whether a text IP lies in a CIDR network (false for NULL or bad IPs).
+//! - `community_id(src_ip, dst_ip, protocol, src_port, dst_port)`: Community ID v1, seed 0.
+//! - `is_private(ip)`: RFC 1918, RFC 6598, loopback, link-local and ULA addresses.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, StringArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{cast::as_string_array, DataFusionError, ScalarValue};
+use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+use datafusion::prelude::SessionContext;
+
+/// A parsed CIDR network.
+#[derive(Debug, Clone, Copy)]
+pub struct Net {
+    bits: u128,
+    mask: u128,
+    v4: bool,
+}
+
+impl Net {
+    /// Parses `a.b.c.d/n` or `v6::/n` (a bare address is a /32 or /128).
+    pub fn parse(s: &str) -> Option<Net> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u32>().ok()?)),
+            None => (s, None),
+        };
+        let ip: IpAddr = a.trim().parse().ok()?;
+        let (bits, width, v4) = ip_bits(ip);
+        let p = p.unwrap_or(width);
+        if p > width {
+            return None;
+        }
+        let mask = if p == 0 { 0 } else { (!0u128) << (width - p) } & width_mask(width);
+        Some(Net { bits: bits & mask, mask, v4 })
+    }
+
+    /// Returns whether `ip` is inside the network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let (bits, _, v4) = ip_bits(ip);
+        v4 == self.v4 && bits & self.mask == self.bits
+    }
+}
+
+fn width_mask(width: u32) -> u128 {
+    if width == 128 {
+        !0
+    } else {
+        (1u128 << width) - 1
+    }
+}
+
+fn ip_bits(ip: IpAddr) -> (u128, u32, bool) {
+    match ip {
+        IpAddr::V4(v) => (u32::from(v) as u128, 32, true),
+        IpAddr::V6(v) => match v.to_ipv4_mapped() {
+            Some(v4) => (u32::from(v4) as u128, 32, true),
+            None => (u128::from(v), 128, false),
+        },
+    }
+}
+
+/// The networks `is_private` and direction derivation treat as internal by default.
+pub const DEFAULT_INTERNAL: &[&str] = &[
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+    "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128",
+];
+
+fn string_arg(v: &ColumnarValue, rows: usize) -> Result<ArrayRef, DataFusionError> {
+    let arr = v.to_array(rows)?;
+    if arr.data_type() == &DataType::Utf8 {
+        Ok(arr)
+    } else {
+        Ok(datafusion::arrow::compute::cast(&arr, &DataType::Utf8)?)
+    }
+}
+
+fn rows_of(args: &[ColumnarValue]) -> usize {
+    args.iter()
+        .find_map(|a| match a {
+            ColumnarValue::Array(a) => Some(a.len()),
+            ColumnarValue::Scalar(_) => None,
+        })
+        .unwrap_or(1)
+}
+
+fn in_cidr(args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError> {
+    let rows = rows_of(args);
+    let [ip, net] = args else {
+        return Err(DataFusionError::Plan("in_cidr(ip, 'network/len') takes two arguments".into()));
+    };
+    // The usual call has a constant network: parse it once.
+    let constant = match net {
+        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s))) => Some(
+            Net::parse(s).ok_or_else(|| DataFusionError::Plan(format!("in_cidr: `{s}` is not a CIDR network")))?,
+        ),
+        _ => None,
+    };
+    let ips = string_arg(ip, rows)?;
+    let ips = as_string_array(&ips)?;
+    let nets = match constant {
+        Some(_) => None,
+        None => Some(string_arg(net, rows)?),
+    };
+    let nets = nets.as_ref().map(|n| as_string_array(n)).transpose()?;
+    let out: BooleanArray = (0..ips.len())
+        .map(|i| {
+            if ips.is_null(i) {
+                return Some(false);
+            }
+            let Ok(addr) = ips.value(i).parse::<IpAddr>() else { return Some(false) };
+            let n = match (&constant, &nets) {
+                (Some(n), _) => Some(*n),
+                (None, Some(ns)) if !ns.is_null(i) => Net::parse(ns.value(i)),
+                _ => None,
+            };
+            Some(n.is_some_and(|n| n.contains(addr)))
+        })
+        .collect();
+    Ok(ColumnarValue::Array(Arc::new(out)))
+}
+
+fn is_private(args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError> {
+    let rows = rows_of(args);
+    let nets: Vec<Net> = DEFAULT_INTERNAL.iter().filter_map(|s| Net::parse(s)).collect();
+    let ips = string_arg(&args[0], rows)?;
+    let ips = as_string_array(&ips)?;
+    let out: BooleanArray = ips
+        .iter()
+        .map(|v| v.map(|s| s.parse::<IpAddr>().is_ok_and(|ip| nets.iter().any(|n| n.contains(ip)))))
+        .collect();
+    Ok(ColumnarValue::Array(Arc::new(out)))
+}
+
+fn community_id(args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError> {
+    let rows = rows_of(args);
+    let s = string_arg(&args[0], rows)?;
+    let d = string_arg(&args[1], rows)?;
+    let (s, d) = (as_string_array(&s)?, as_string_array(&d)?);
+    let ints: Vec<ArrayRef> = args[2..5]
+        .iter()
+        .map(|a| {
+            let arr = a.to_array(rows)?;
+            Ok(datafusion::arrow::compute::cast(&arr, &DataType::Int32)?)
+        })
+        .collect::<Result<_, DataFusionError>>()?;
+    let int = |k: usize| ints[k].as_any().downcast_ref::<Int32Array>().cloned();
+    let (Some(p), Some(sp), Some(dp)) = (int(0), int(1), int(2)) else {
+        return Err(DataFusionError::Internal("community_id: integer cast failed".into()));
+    };
+    let out: StringArray = (0..rows)
+        .map(|i| {
+            let src: IpAddr = s.is_valid(i).then(|| s.value(i).parse().ok()).flatten()?;
+            let dst: IpAddr = d.is_valid(i).then(|| d.value(i).parse().ok()).flatten()?;
+            let proto = u8::try_from(p.is_valid(i).then(|| p.value(i))?).ok()?;
+            let port = |a: &Int32Array| if a.is_valid(i) { u16::try_from(a.value(i)).unwrap_or(0) } else { 0 };
+            Some(flowtrail_schema::community_id_v1(0, src, dst, proto, port(&sp), port(&dp)))
+        })
+        .collect();
+    Ok(ColumnarValue::Array(Arc::new(out)))
+}
+
+/// Registers every flowtrail function with `ctx`.
+pub fn register_all(ctx: &SessionContext) {
+    ctx.register_udf(create_udf(
+        "in_cidr",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(in_cidr),
+    ));
+    ctx.register_udf(create_udf(
+        "is_private",
+        vec![DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(is_private),
+    ));
+    ctx.register_udf(create_udf(
+        "community_id",
+        vec![DataType::Utf8, DataType::Utf8, DataType::Int32, DataType::Int32, DataType::Int32],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(community_id),
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nets() {
+        let n = Net::parse("10.0.0.0/8").expect("net");
+        assert!(n.contains("10.255.1.2".parse().expect("ip")));
+        assert!(!n.contains("11.0.0.1".parse().expect("ip")));
+        assert!(n.contains("::ffff:10.1.1.1".parse().expect("ip")));
+        let v6 = Net::parse("2001:db8::/32").expect("net");
+        assert!(v6.contains("2001:db8:1::5".parse().expect("ip")));
+        assert!(!v6.contains("2001:db9::5".parse().expect("ip")));
+        assert!(Net::parse("0.0.0.0/0").expect("net").contains("8.8.8.8".parse().expect("ip")));
+        assert!(Net::parse("10.0.0.0/33").is_none());
+        assert!(Net::parse("nope/8").is_none());
+    }
+}

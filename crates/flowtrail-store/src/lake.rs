@@ -1,0 +1,378 @@
+//! A lake on the local file system: partition layout, staging, commits and recovery.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::manifest::{Commit, CommittedFile, InputEntry, InputKey};
+
+/// Errors of the lake, each naming the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: writing Parquet: {source}")]
+    Parquet { path: PathBuf, source: parquet::errors::ParquetError },
+    #[error("{path}: another flowtrail ingest holds this lake's lock; wait for it or stop it")]
+    Locked { path: PathBuf },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io { path: path.to_path_buf(), source }
+}
+
+/// A normalized table of the lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Flows,
+    Http,
+}
+
+impl Table {
+    /// Returns the table's folder name (also its SQL name).
+    pub fn dir(self) -> &'static str {
+        match self {
+            Table::Flows => "flows",
+            Table::Http => "http",
+        }
+    }
+}
+
+/// A Hive partition: one UTC hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Partition {
+    /// Hours since the Unix epoch.
+    pub epoch_hour: i64,
+}
+
+impl Partition {
+    /// Returns the partition holding a row whose `time` is `micros`.
+    pub fn of_micros(micros: i64) -> Partition {
+        Partition { epoch_hour: micros.div_euclid(3_600_000_000) }
+    }
+
+    /// Returns the relative folder, `date=YYYY-MM-DD/hour=HH`.
+    pub fn dir(self) -> String {
+        let days = self.epoch_hour.div_euclid(24);
+        let hour = self.epoch_hour.rem_euclid(24);
+        let (y, m, d) = flowtrail_schema::time::civil_from_days(days);
+        format!("date={y:04}-{m:02}-{d:02}/hour={hour:02}")
+    }
+}
+
+/// A Parquet file written to `_staging`, waiting for its commit.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub file: CommittedFile,
+}
+
+/// An open lake, holding its exclusive ingest lock until dropped.
+pub struct Lake {
+    root: PathBuf,
+    run_id: String,
+    seq: AtomicU64,
+    journal: Mutex<File>,
+    ingested: Mutex<HashMap<InputKey, InputEntry>>,
+    _lock: File,
+    props: Arc<WriterProperties>,
+    /// What recovery did when the lake was opened: (files moved into place, staged files removed).
+    pub recovered: (u64, u64),
+}
+
+/// Returns the writer properties of every lake file (see ARCHITECTURE.md, "Lake files").
+pub fn writer_properties() -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(1 << 20))
+        .set_dictionary_enabled(true)
+        .set_created_by("flowtrail".into());
+    for col in ["src_ip", "dst_ip", "client_ip", "host", "domain"] {
+        b = b
+            .set_column_bloom_filter_enabled(ColumnPath::from(col), true)
+            .set_column_bloom_filter_fpp(ColumnPath::from(col), 0.01);
+    }
+    // High-entropy text: dictionary pages only waste time.
+    for col in ["origin_line", "extra"] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
+    }
+    b.build()
+}
+
+impl Lake {
+    /// Opens (creating if needed) the lake at `root`, takes its ingest lock and recovers from any
+    /// interrupted ingest.
+    pub fn open(root: &Path) -> Result<Lake, LakeError> {
+        for d in ["_staging", "_manifest", "_deadletter", "flows", "http"] {
+            let p = root.join(d);
+            fs::create_dir_all(&p).map_err(io(&p))?;
+        }
+        let lock_path = root.join("_manifest/lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(LakeError::Locked { path: root.to_path_buf() }),
+            Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        }
+        let jpath = root.join("_manifest/journal.jsonl");
+        let (commits, _bad_tail) = read_journal(&jpath)?;
+        let mut moved = 0;
+        let mut ingested = HashMap::new();
+        for c in &commits {
+            for f in &c.files {
+                let fin = root.join(&f.path);
+                let staged = root.join(&f.staged);
+                if !fin.exists() && staged.exists() {
+                    if let Some(parent) = fin.parent() {
+                        fs::create_dir_all(parent).map_err(io(parent))?;
+                    }
+                    fs::rename(&staged, &fin).map_err(io(&staged))?;
+                    moved += 1;
+                }
+            }
+            for i in &c.inputs {
+                if let Some(k) = &i.key {
+                    ingested.insert(k.clone(), i.clone());
+                }
+            }
+        }
+        // Whatever is still staged belongs to no commit: an interrupted ingest's partial output.
+        let mut removed = 0;
+        let staging = root.join("_staging");
+        for e in fs::read_dir(&staging).map_err(io(&staging))?.flatten() {
+            if fs::remove_file(e.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        let journal = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&jpath)
+            .map_err(io(&jpath))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Ok(Lake {
+            root: root.to_path_buf(),
+            run_id: format!("{:x}{:04x}", nanos / 1_000_000, std::process::id() & 0xffff),
+            seq: AtomicU64::new(0),
+            journal: Mutex::new(journal),
+            ingested: Mutex::new(ingested),
+            _lock: lock,
+            props: Arc::new(writer_properties()),
+            recovered: (moved, removed),
+        })
+    }
+
+    /// Returns the lake's root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Returns this run's id (part of every file name it writes).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Returns what an earlier ingest recorded for this exact input version, if any.
+    pub fn ingested(&self, key: &InputKey) -> Option<InputEntry> {
+        self.ingested.lock().ok().and_then(|m| m.get(key).cloned())
+    }
+
+    /// Returns a path for this run's dead-letter file.
+    pub fn deadletter_path(&self) -> PathBuf {
+        self.root.join("_deadletter").join(format!("{}.ndjson", self.run_id))
+    }
+
+    /// Writes `batches` (all of one partition) as one Parquet file in `_staging`.
+    pub fn stage(
+        &self,
+        table: Table,
+        partition: Partition,
+        prefix: &str,
+        batches: &[RecordBatch],
+    ) -> Result<StagedFile, LakeError> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{prefix}-{}-{seq:05}.parquet", self.run_id);
+        let staged_rel = format!("_staging/{}-{}-{name}", table.dir(), partition.epoch_hour);
+        let final_rel = format!("{}/{}/{name}", table.dir(), partition.dir());
+        let path = self.root.join(&staged_rel);
+        let file = File::create(&path).map_err(io(&path))?;
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => crate::flow_schema(),
+        };
+        let perr = |source| LakeError::Parquet { path: path.clone(), source };
+        let mut w = ArrowWriter::try_new(file, schema, Some((*self.props).clone())).map_err(perr)?;
+        let mut rows = 0u64;
+        for b in batches {
+            rows += b.num_rows() as u64;
+            w.write(b).map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
+        }
+        let file = w
+            .into_inner()
+            .map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
+        file.sync_all().map_err(io(&path))?;
+        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(StagedFile {
+            file: CommittedFile { path: final_rel, staged: staged_rel, rows, bytes },
+        })
+    }
+
+    /// Commits: journals `inputs` and `files` durably, then moves the files into their partitions.
+    pub fn commit(&self, inputs: Vec<InputEntry>, files: Vec<StagedFile>) -> Result<(), LakeError> {
+        if inputs.is_empty() && files.is_empty() {
+            return Ok(());
+        }
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let commit = Commit {
+            id: format!("{}-{seq}", self.run_id),
+            at: flowtrail_schema::time::format_rfc3339(now_micros()),
+            inputs,
+            files: files.into_iter().map(|s| s.file).collect(),
+        };
+        let jpath = self.root.join("_manifest/journal.jsonl");
+        let mut line = serde_json::to_string(&commit).unwrap_or_default();
+        line.push('\n');
+        {
+            let mut j = self
+                .journal
+                .lock()
+                .map_err(|_| io(&jpath)(std::io::Error::other("journal lock poisoned")))?;
+            j.write_all(line.as_bytes()).map_err(io(&jpath))?;
+            j.sync_data().map_err(io(&jpath))?;
+        }
+        for f in &commit.files {
+            let fin = self.root.join(&f.path);
+            if let Some(parent) = fin.parent() {
+                fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            let staged = self.root.join(&f.staged);
+            fs::rename(&staged, &fin).map_err(io(&staged))?;
+        }
+        if let Ok(mut m) = self.ingested.lock() {
+            for i in commit.inputs {
+                if let Some(k) = &i.key {
+                    m.insert(k.clone(), i);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// Reads every complete commit of a journal; a torn last line (a crash mid-write) is ignored and
+/// reported in the second value.
+pub fn read_journal(path: &Path) -> Result<(Vec<Commit>, usize), LakeError> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], 0)),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let mut out = vec![];
+    let mut bad = 0;
+    for line in BufReader::new(f).lines() {
+        let line = line.map_err(io(path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Commit>(&line) {
+            Ok(c) => out.push(c),
+            Err(_) => bad += 1,
+        }
+    }
+    Ok((out, bad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FlowBatchBuilder;
+    use flowtrail_schema::FlowRecord;
+
+    fn tmp(name: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("ft-lake-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        p
+    }
+
+    fn batch(n: usize) -> RecordBatch {
+        let mut b = FlowBatchBuilder::new();
+        for i in 0..n {
+            b.push(&FlowRecord { time: 3_600_000_000 * 5 + i as i64, ..Default::default() }, "t", "o", None);
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn partition_dir() {
+        assert_eq!(Partition::of_micros(0).dir(), "date=1970-01-01/hour=00");
+        assert_eq!(Partition::of_micros(1_542_110_435_389_926).dir(), "date=2018-11-13/hour=12");
+    }
+
+    #[test]
+    fn commit_makes_files_visible_and_recovery_cleans_staging() {
+        let root = tmp("commit");
+        let key = InputKey { origin: "/x".into(), size: 1, mtime_ns: 2 };
+        {
+            let lake = Lake::open(&root).expect("open");
+            // Second opener is refused while the first holds the lock.
+            assert!(matches!(Lake::open(&root), Err(LakeError::Locked { .. })));
+            let p = Partition::of_micros(3_600_000_000 * 5);
+            let f = lake.stage(Table::Flows, p, "t", &[batch(10)]).expect("stage");
+            assert!(root.join(&f.file.staged).exists());
+            assert!(!root.join(&f.file.path).exists());
+            let entry = InputEntry { key: Some(key.clone()), read: 10, stored: 10, ..Default::default() };
+            lake.commit(vec![entry], vec![f.clone()]).expect("commit");
+            assert!(root.join(&f.file.path).exists());
+            // An uncommitted staged file, as a killed ingest leaves it.
+            lake.stage(Table::Flows, p, "t", &[batch(3)]).expect("stage");
+        }
+        let lake = Lake::open(&root).expect("reopen");
+        assert_eq!(lake.recovered, (0, 1));
+        assert_eq!(lake.ingested(&key).map(|e| e.stored), Some(10));
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn recovery_finishes_journalled_moves() {
+        let root = tmp("recover");
+        let rel;
+        {
+            let lake = Lake::open(&root).expect("open");
+            let f = lake.stage(Table::Flows, Partition::of_micros(0), "t", &[batch(2)]).expect("stage");
+            rel = f.file.path.clone();
+            // Simulate a crash after the journal line and before the rename.
+            let commit = Commit { id: "c".into(), at: "now".into(), inputs: vec![], files: vec![f.file] };
+            let mut j = OpenOptions::new().append(true).open(root.join("_manifest/journal.jsonl")).expect("j");
+            writeln!(j, "{}", serde_json::to_string(&commit).expect("json")).expect("write");
+            writeln!(j, "{{\"id\": \"torn").expect("write");
+        }
+        let lake = Lake::open(&root).expect("reopen");
+        assert_eq!(lake.recovered, (1, 0));
+        assert!(root.join(rel).exists());
+        let _ = fs::remove_dir_all(&root);
+    }
+}

@@ -1,0 +1,178 @@
+//! The command line: every command, flag and example.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Fast, trustworthy access to network flow logs for incident responders.
+#[derive(Debug, Parser)]
+#[command(name = "flowtrail", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The lake folder (created on first ingest).
+    #[arg(long, global = true, env = "FLOWTRAIL_LAKE", default_value = "flowtrail-lake")]
+    pub lake: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  flowtrail demo
+  flowtrail ingest ./AWSLogs/ 'azure/**/PT1H.json' --lake lake
+  zcat flows.log.gz | flowtrail ingest - --format aws_vpc
+  flowtrail query 203.0.113.7 --since 7d
+  flowtrail query 'denied and dport 22 and src 0.0.0.0/0' -o csv
+  flowtrail query --sql \"SELECT src_ip, sum(bytes_out) FROM flows GROUP BY 1 ORDER BY 2 DESC LIMIT 5\"
+  flowtrail top dst_port --by flows 'outbound and denied'
+Exit codes: 0 success; 1 an input failed or a query was bad; 2 usage; 3 records were rejected (see the dead-letter file).";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up sample data, ingest it and answer typical questions (the 60-second tour).
+    Demo(DemoArgs),
+    /// Ingest files, folders, globs or stdin (`-`) into the lake.
+    Ingest(IngestArgs),
+    /// Query flows with a filter (`flowtrail query 10.0.0.0/8 and denied`) or SQL (`--sql`).
+    Query(QueryArgs),
+    /// Rank the values of one or more columns by bytes, flows or packets.
+    Top(TopArgs),
+    /// List the formats flowtrail reads.
+    Formats,
+    /// Print the normalized schema (`--markdown` for the docs).
+    Schema {
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Generate realistic synthetic logs for benchmarks and demos.
+    Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo writes its sample logs and lake.
+    #[arg(long, default_value = "flowtrail-demo")]
+    pub dir: PathBuf,
+    /// VPC records to generate.
+    #[arg(long, default_value_t = 200_000)]
+    pub records: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files, folders (read recursively), glob patterns, or `-` for stdin.
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// Force a format instead of detecting it (see `flowtrail formats`).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// AWS VPC field list for files without a header line (CloudWatch exports), e.g.
+    /// "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status".
+    #[arg(long)]
+    pub aws_fields: Option<String>,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Rows a worker buffers before writing a Parquet file; bounds memory.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub flush_rows: usize,
+    /// Internal networks for direction (comma-separated CIDRs; default RFC 1918, RFC 6598, ULA, link-local).
+    #[arg(long, value_delimiter = ',')]
+    pub internal: Vec<String>,
+    /// Largest JSON document (Azure PT1H.json) read into memory, in MiB.
+    #[arg(long, default_value_t = 1024)]
+    pub max_document_mib: u64,
+    /// Print the accounting summary as a table (default) or JSON on stdout.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+    pub summary: SummaryFormat,
+    /// Ingest again inputs the manifest says were already ingested (adds duplicates).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct RangeArgs {
+    /// Only rows at or after this time: 24h, 7d, 2024-05-01, 2024-05-01T10:00:00Z.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only rows before this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The filter, e.g. `203.0.113.7 and dport 443` (words may be given unquoted).
+    pub filter: Vec<String>,
+    /// Run this SQL instead (tables `flows` and `http`).
+    #[arg(long, conflicts_with = "filter")]
+    pub sql: Option<String>,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Most rows to print in filter mode.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Columns to show in filter mode (comma-separated, `*` for all).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Output format (default: table on a terminal, CSV otherwise).
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum By {
+    Bytes,
+    Flows,
+    Packets,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Column(s) to rank, comma-separated (e.g. `src_ip` or `src_ip,dst_port`).
+    pub field: String,
+    /// Optional filter, as for `query`.
+    pub filter: Vec<String>,
+    #[arg(long, value_enum, default_value_t = By::Bytes)]
+    pub by: By,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GenKind {
+    AwsVpc,
+    AzureNsg,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    #[arg(value_enum)]
+    pub kind: GenKind,
+    /// Records (VPC lines or NSG flow tuples) to write.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub records: u64,
+    /// Files to spread them over.
+    #[arg(long, default_value_t = 20)]
+    pub files: u32,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}

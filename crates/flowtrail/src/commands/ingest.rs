@@ -1,0 +1,168 @@
+//! `flowtrail ingest`: sources → lake, with an accounting summary and exit code.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use flowtrail_query::udf::Net;
+use flowtrail_store::{InputEntry, Lake};
+
+use crate::cli::{IngestArgs, SummaryFormat};
+use crate::input;
+use crate::pipeline::{self, Options, Report};
+
+/// Exit code when some records were rejected but every input was read.
+pub const EXIT_REJECTED: u8 = 3;
+
+pub fn run(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<ExitCode> {
+    let report = ingest(lake_dir, a)?;
+    print_summary(&report, a.summary)?;
+    Ok(exit_code(&report))
+}
+
+/// Runs an ingest and returns its report (shared with `demo`).
+pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
+    let format = a.format.as_deref().map(pipeline::format_by_name).transpose()?;
+    let internal = if a.internal.is_empty() {
+        Options::default_internal()
+    } else {
+        a.internal
+            .iter()
+            .map(|s| Net::parse(s).ok_or_else(|| anyhow::anyhow!("--internal: `{s}` is not a CIDR network")))
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let opts = Options {
+        format,
+        aws_fields: a.aws_fields.clone(),
+        threads,
+        flush_rows: a.flush_rows.max(1),
+        internal,
+        max_document_bytes: a.max_document_mib.saturating_mul(1 << 20),
+    };
+    let lake = Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
+    if lake.recovered != (0, 0) {
+        eprintln!(
+            "flowtrail: recovered an interrupted ingest: {} committed file(s) moved into place, {} uncommitted file(s) removed",
+            lake.recovered.0, lake.recovered.1
+        );
+    }
+    let specs = input::expand(&a.sources);
+    let total: u64 = specs.iter().map(|s| s.size()).sum();
+    let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} ingest [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let start = std::time::Instant::now();
+    let mut report = pipeline::run(&lake, specs, &opts, a.force, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    report.elapsed = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+pub fn exit_code(r: &Report) -> ExitCode {
+    if r.fatal.is_some() || r.inputs.iter().any(|i| i.error.is_some()) {
+        ExitCode::from(1)
+    } else if r.inputs.iter().any(|i| i.rejected > 0) {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn skipped_text(e: &InputEntry) -> String {
+    if e.skipped.is_empty() {
+        return "0".into();
+    }
+    let parts: Vec<String> = e.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    format!("{} ({})", e.skipped_total(), parts.join("; "))
+}
+
+/// Prints errors (one line each, naming the input), the per-input table and the totals.
+pub fn print_summary(r: &Report, fmt: SummaryFormat) -> anyhow::Result<()> {
+    for i in &r.inputs {
+        if let Some(e) = &i.error {
+            eprintln!("flowtrail: error: {}: {e}", i.origin);
+        }
+    }
+    if let Some(f) = &r.fatal {
+        eprintln!("flowtrail: error: ingest stopped: {f}");
+    }
+    let mut total = InputEntry::default();
+    for i in &r.inputs {
+        total.add(i);
+    }
+    let failed = r.inputs.iter().filter(|i| i.error.is_some()).count();
+    if fmt == SummaryFormat::Json {
+        let v = serde_json::json!({
+            "inputs": r.inputs,
+            "already_ingested": r.already,
+            "total": {"read": total.read, "stored": total.stored, "skipped": total.skipped, "rejected": total.rejected},
+            "failed_inputs": failed,
+            "files_written": r.files_written,
+            "bytes_written": r.bytes_written,
+            "seconds": r.elapsed,
+            "deadletter": r.deadletter,
+            "fatal": r.fatal,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    // Per input: all of them when few, otherwise only those with something to say.
+    let show_all = r.inputs.len() <= 20;
+    let rows: Vec<&InputEntry> = r
+        .inputs
+        .iter()
+        .filter(|i| show_all || i.error.is_some() || i.rejected > 0)
+        .collect();
+    if !rows.is_empty() {
+        eprintln!("{:<12} {:>10} {:>10} {:>10} {:>9}  input", "format", "read", "stored", "skipped", "rejected");
+        for i in rows {
+            eprintln!(
+                "{:<12} {:>10} {:>10} {:>10} {:>9}  {}{}",
+                if i.format.is_empty() { "-" } else { &i.format },
+                i.read,
+                i.stored,
+                i.skipped_total(),
+                i.rejected,
+                i.origin,
+                if i.error.is_some() { "  (FAILED)" } else { "" }
+            );
+        }
+    }
+    let rate = if r.elapsed > 0.0 { total.read as f64 / r.elapsed } else { 0.0 };
+    eprintln!(
+        "ingested {} input(s) in {:.2}s ({:.0} records/s): read {} = stored {} + skipped {} + rejected {}",
+        r.inputs.len(),
+        r.elapsed,
+        rate,
+        total.read,
+        total.stored,
+        skipped_text(&total),
+        total.rejected
+    );
+    eprintln!(
+        "wrote {} Parquet file(s), {:.1} MB{}",
+        r.files_written,
+        r.bytes_written as f64 / 1e6,
+        if r.already.is_empty() { String::new() } else { format!("; {} input(s) already in the lake were skipped", r.already.len()) }
+    );
+    if failed > 0 {
+        eprintln!("{failed} input(s) failed (see errors above)");
+    }
+    if let Some(d) = &r.deadletter {
+        eprintln!("rejected records are in {}", d.display());
+    }
+    Ok(())
+}

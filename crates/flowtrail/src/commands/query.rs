@@ -1,0 +1,77 @@
+//! `flowtrail query` and `flowtrail top`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use flowtrail_query::{open_session, parse_time, TimeRange, TopBy};
+
+use crate::cli::{By, QueryArgs, RangeArgs, TopArgs};
+use crate::output;
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
+    let now = now_micros();
+    let p = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
+        s.as_deref()
+            .map(|s| parse_time(s, now).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .transpose()
+    };
+    Ok(TimeRange { since: p(&r.since, "--since")?, until: p(&r.until, "--until")? })
+}
+
+fn check_lake(lake: &Path) -> anyhow::Result<()> {
+    if !lake.join("flows").is_dir() {
+        anyhow::bail!(
+            "{}: no lake here (run `flowtrail ingest ... --lake {}` first, or pass --lake / FLOWTRAIL_LAKE)",
+            lake.display(),
+            lake.display()
+        );
+    }
+    Ok(())
+}
+
+fn execute(lake: &Path, range: &TimeRange, sql: &str) -> anyhow::Result<Vec<arrow::array::RecordBatch>> {
+    check_lake(lake)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let ctx = open_session(lake, range).await.context("opening the lake")?;
+        let df = ctx.sql(sql).await.map_err(|e| anyhow::anyhow!("bad query: {e}"))?;
+        df.collect().await.map_err(|e| anyhow::anyhow!("query failed: {e}"))
+    })
+}
+
+pub fn run_query(lake: &Path, a: &QueryArgs) -> anyhow::Result<ExitCode> {
+    let range = range(&a.range)?;
+    let sql = match &a.sql {
+        Some(sql) => sql.clone(),
+        None => {
+            let filter = a.filter.join(" ");
+            let cols = (!a.columns.is_empty()).then_some(a.columns.as_slice());
+            flowtrail_query::filter_sql(&filter, cols, Some(a.limit))?
+        }
+    };
+    let batches = execute(lake, &range, &sql)?;
+    output::write(&batches, output::choose(a.output))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_top(lake: &Path, a: &TopArgs) -> anyhow::Result<ExitCode> {
+    let range = range(&a.range)?;
+    let fields: Vec<String> = a.field.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let by = match a.by {
+        By::Bytes => TopBy::Bytes,
+        By::Flows => TopBy::Flows,
+        By::Packets => TopBy::Packets,
+    };
+    let sql = flowtrail_query::top_sql(&fields, by, &a.filter.join(" "), a.limit)?;
+    let batches = execute(lake, &range, &sql)?;
+    output::write(&batches, output::choose(a.output))?;
+    Ok(ExitCode::SUCCESS)
+}

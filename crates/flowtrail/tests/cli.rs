@@ -1,0 +1,251 @@
+//! End-to-end tests of the `flowtrail` binary: real files in, lake on disk, queries out.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_flowtrail"))
+}
+
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new(name: &str) -> Tmp {
+        let p = std::env::temp_dir().join(format!("ft-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        Tmp(p)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
+
+fn vpc_lines() -> String {
+    [
+        HEADER,
+        "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
+        "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK",
+        "2 123456789010 eni-1235b8ca123456789 203.0.113.7 172.31.9.12 40000 22 6 3 180 1418530010 1418530070 REJECT OK",
+        "2 123456789010 eni-1235b8ca123456789 172.31.9.12 198.51.100.9 50000 443 6 10 5000000 1418533610 1418533670 ACCEPT OK",
+        "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA",
+    ]
+    .join("\n")
+        + "\n"
+}
+
+const NSG: &str = r#"{"records":[{"time":"2018-11-13T12:00:35.3899262Z","systemId":"a0fca5ce-022c-47b1-9735-89943b42f2fa","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/FABRIKAMRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/FABRIAKMVM1-NSG","operationName":"NetworkSecurityGroupFlowEvents","properties":{"Version":2,"flows":[{"rule":"DefaultRule_DenyAllInBound","flows":[{"mac":"000D3AF87856","flowTuples":["1542110402,94.102.49.190,10.5.16.4,28746,443,U,I,D,B,,,,","1542110424,176.119.4.10,10.5.16.4,56509,59336,T,I,D,B,,,,"]}]},{"rule":"DefaultRule_AllowInternetOutBound","flows":[{"mac":"000D3AF87856","flowTuples":["1542110377,10.5.16.4,203.0.113.118,59831,443,T,O,A,B,,,,","1542110379,10.5.16.4,203.0.113.118,59831,443,T,O,A,E,1,66,1,66"]}]}]}}]}"#;
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(vec![], flate2::Compression::default());
+    e.write_all(data).expect("gz");
+    e.finish().expect("gz")
+}
+
+fn run(args: &[&str], lake: &Path) -> Output {
+    bin().arg("--lake").arg(lake).args(args).output().expect("run flowtrail")
+}
+
+fn summary(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("summary JSON: {e}\nstdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+fn query_json(lake: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut a = vec!["query"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["-o", "json"]);
+    let out = run(&a, lake);
+    assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json array")
+}
+
+fn write(p: &Path, data: &[u8]) {
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    std::fs::write(p, data).expect("write");
+}
+
+#[test]
+fn ingest_accounts_for_every_record_and_queries_work() {
+    let t = Tmp::new("e2e");
+    let logs = t.0.join("logs");
+    let key = "AWSLogs/123456789010/vpcflowlogs/us-east-1/2014/12/14/123456789010_vpcflowlogs_us-east-1_fl-1_20141214T0420Z_ab.log.gz";
+    write(&logs.join(key), &gz(vpc_lines().as_bytes()));
+    write(&logs.join("nsg/PT1H.json"), NSG.as_bytes());
+    let bad = format!("{HEADER}\n2 1 eni-1 10.0.0.1 10.0.0.2 99999 22 6 1 1 1418530010 1418530070 ACCEPT OK\n2 1 eni-1 10.0.0.1 10.0.0.2 1 22 6 1 1 1418530010 1418530070 ACCEPT OK\n");
+    write(&logs.join("bad.log"), bad.as_bytes());
+    let lake = t.0.join("lake");
+    let out = run(&["ingest", logs.to_str().expect("utf8"), "--summary", "json"], &lake);
+    // One record rejected: exit code 3.
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let s = summary(&out);
+    let total = &s["total"];
+    assert_eq!(total["read"], 11, "{s}");
+    assert_eq!(total["stored"], 9);
+    assert_eq!(total["rejected"], 1);
+    let skipped: u64 = total["skipped"].as_object().expect("map").values().map(|v| v.as_u64().expect("n")).sum();
+    assert_eq!(skipped, 1);
+    // The rejected record is in the dead-letter file with origin, line and reason.
+    let dl = s["deadletter"].as_str().expect("deadletter path");
+    let dead = std::fs::read_to_string(dl).expect("read deadletter");
+    let rec: serde_json::Value = serde_json::from_str(dead.lines().next().expect("a line")).expect("json");
+    assert!(rec["origin"].as_str().expect("origin").ends_with("bad.log"));
+    assert_eq!(rec["line"], 2);
+    assert!(rec["reason"].as_str().expect("reason").contains("99999"), "{rec}");
+
+    // Partitions by date and hour.
+    assert!(lake.join("flows/date=2014-12-14/hour=04").is_dir());
+    assert!(lake.join("flows/date=2018-11-13/hour=12").is_dir());
+
+    // Filter language: who talked to 203.0.113.7?
+    let rows = query_json(&lake, &["203.0.113.7"]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["dst_port"], 22);
+    assert_eq!(rows[0]["action"], "denied");
+    assert_eq!(rows[0]["direction"], "inbound");
+    // Account and region come from the S3 key.
+    let rows = query_json(&lake, &["--sql", "SELECT DISTINCT account, region FROM flows WHERE source_format = 'aws_vpc' AND origin LIKE '%AWSLogs%'"]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["account"], "123456789010");
+    assert_eq!(rows[0]["region"], "us-east-1");
+    // CIDR, port and byte thresholds.
+    assert_eq!(query_json(&lake, &["src 172.31.0.0/16 and bytes > 1MB"]).len(), 1);
+    assert_eq!(query_json(&lake, &["denied", "and", "dport", "22"]).len(), 1);
+    // Azure: B/C/E deltas sum to the flow total.
+    let rows = query_json(&lake, &["--sql", "SELECT sum(bytes_out) + sum(bytes_in) AS b FROM flows WHERE source_format='azure_nsg' AND dst_ip='203.0.113.118'"]);
+    assert_eq!(rows[0]["b"], 132);
+    // Time range.
+    assert_eq!(query_json(&lake, &["--since", "2018-01-01", "--columns", "src_ip"]).len(), 4);
+    assert_eq!(query_json(&lake, &["--until", "2014-12-14T05:00:00Z", "--columns", "src_ip"]).len(), 4);
+
+    // top, CSV output.
+    let out = run(&["top", "src_ip", "--by", "bytes", "--limit", "1", "-o", "csv"], &lake);
+    assert!(out.status.success());
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.starts_with("src_ip,flows,bytes,packets\n172.31.9.12,1,5000000,10"), "{csv}");
+
+    // A repeated ingest adds nothing.
+    let out = run(&["ingest", logs.to_str().expect("utf8"), "--summary", "json"], &lake);
+    let s = summary(&out);
+    assert_eq!(s["total"]["read"], 0);
+    assert_eq!(s["already_ingested"].as_array().expect("list").len(), 3);
+    assert_eq!(query_json(&lake, &["--sql", "SELECT count(*) AS n FROM flows"])[0]["n"], 9);
+}
+
+#[test]
+fn bad_inputs_get_one_line_errors_and_others_still_load() {
+    let t = Tmp::new("bad");
+    let good = t.0.join("good.log");
+    write(&good, vpc_lines().as_bytes());
+    let trunc = t.0.join("trunc.log.gz");
+    let g = gz(vpc_lines().repeat(50).as_bytes());
+    write(&trunc, &g[..g.len() / 2]);
+    let unknown = t.0.join("unknown.txt");
+    write(&unknown, b"hello world\nthis is not a flow log\n");
+    let lake = t.0.join("lake");
+    let missing = t.0.join("missing.log");
+    let out = run(
+        &["ingest", good.to_str().expect("p"), trunc.to_str().expect("p"), unknown.to_str().expect("p"), missing.to_str().expect("p")],
+        &lake,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("flowtrail: error:")).collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines.iter().any(|l| l.contains("missing.log") && l.contains("No such file")), "{err}");
+    assert!(lines.iter().any(|l| l.contains("unknown.txt") && l.contains("unknown format")), "{err}");
+    assert!(lines.iter().any(|l| l.contains("trunc.log.gz")), "{err}");
+    // The good file was stored in full.
+    let rows = query_json(&lake, &["--sql", "SELECT count(*) AS n FROM flows WHERE origin LIKE '%good.log'"]);
+    assert_eq!(rows[0]["n"], 4);
+}
+
+#[test]
+fn stdin_and_compressions_and_forced_format() {
+    let t = Tmp::new("stdin");
+    let lake = t.0.join("lake");
+    // Headerless lines from stdin, with an explicit field list (CloudWatch export style).
+    let body: String = vpc_lines().lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let mut child = bin()
+        .arg("--lake")
+        .arg(&lake)
+        .args(["ingest", "-", "--format", "aws_vpc", "--aws-fields", HEADER, "--summary", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(&zstd::encode_all(body.as_bytes(), 3).expect("zstd")).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(summary(&out)["total"]["stored"], 4);
+    // bzip2 file.
+    let p = t.0.join("x.log.bz2");
+    let mut e = bzip2::write::BzEncoder::new(vec![], bzip2::Compression::fast());
+    e.write_all(vpc_lines().as_bytes()).expect("bz");
+    write(&p, &e.finish().expect("bz"));
+    let out = run(&["ingest", p.to_str().expect("p"), "--summary", "json"], &lake);
+    assert!(out.status.success());
+    assert_eq!(summary(&out)["total"]["stored"], 4);
+    // Unknown --format is a clear error.
+    let out = run(&["ingest", p.to_str().expect("p"), "--format", "nope"], &lake);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `nope`"));
+}
+
+#[test]
+fn bad_queries_fail_clearly() {
+    let t = Tmp::new("badq");
+    let lake = t.0.join("lake");
+    let p = t.0.join("a.log");
+    write(&p, vpc_lines().as_bytes());
+    assert!(run(&["ingest", p.to_str().expect("p")], &lake).status.success());
+    let out = run(&["query", "port", "99999"], &lake);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("99999"));
+    let out = run(&["query", "--sql", "SELEC nonsense"], &lake);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad query"));
+    let out = run(&["query", "--since", "yesterday"], &lake);
+    assert_eq!(out.status.code(), Some(1));
+    let out = bin().arg("--lake").arg(t.0.join("nolake")).args(["query", "tcp"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no lake here"));
+}
+
+#[test]
+fn interrupted_ingest_is_finished_without_loss_or_duplicates() {
+    let t = Tmp::new("crash");
+    let lake = t.0.join("lake");
+    let logs = t.0.join("logs");
+    for i in 0..6 {
+        write(&logs.join(format!("f{i}.log")), vpc_lines().as_bytes());
+    }
+    // Simulate a kill: run with tiny flush size and kill it as soon as it has committed something.
+    let mut child = bin()
+        .arg("--lake")
+        .arg(&lake)
+        .args(["ingest", logs.to_str().expect("p"), "--flush-rows", "1", "--threads", "1"])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let _ = child.kill();
+    let _ = child.wait();
+    // Leave an uncommitted staged file behind as a killed writer would.
+    write(&lake.join("_staging/flows-0-w0-dead.parquet"), b"PAR1 partial");
+    let out = run(&["ingest", logs.to_str().expect("p"), "--summary", "json"], &lake);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!lake.join("_staging/flows-0-w0-dead.parquet").exists());
+    let rows = query_json(&lake, &["--sql", "SELECT count(*) AS n, count(DISTINCT origin) AS f FROM flows"]);
+    assert_eq!(rows[0]["n"], 24);
+    assert_eq!(rows[0]["f"], 6);
+}
