@@ -55,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
                  123456789012_vpcflowlogs_us-east-1_fl-1_20240229T2355Z_ab.log.gz"
             .to_string(),
         aws_fields: Some(CUSTOM.to_string()),
+        ..DecodeContext::default()
     };
     let mut sink = CountSink::default();
     decode_all(&AwsVpc, &ctx, data, &mut sink);

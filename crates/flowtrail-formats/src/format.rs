@@ -33,6 +33,13 @@ pub struct DecodeContext {
     /// For AWS VPC logs without a header line (CloudWatch exports): the field list, space separated,
     /// in AWS's hyphenated names (`version account-id interface-id ...`).
     pub aws_fields: Option<String>,
+    /// UTC offset in seconds for sources that log local time without an offset (PAN-OS, ASA,
+    /// FortiGate, Apache); `None` means UTC.
+    pub utc_offset_secs: Option<i32>,
+    /// A time known to be close to the input's records (µs since epoch: the file's modification
+    /// time, or a date in its path), used to infer the year of RFC 3164 syslog timestamps that
+    /// omit it. Never the wall clock alone.
+    pub reference_time: Option<i64>,
 }
 
 /// A log format: describes itself and builds decoders.

@@ -23,12 +23,16 @@ pub fn decode_all(format: &dyn Format, ctx: &DecodeContext, input: &[u8], sink: 
     let mut dec = format.decoder(ctx);
     match format.framing() {
         Framing::Lines => {
-            for (i, line) in input.split(|b| *b == b'\n').enumerate() {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if i + 1 == input.split(|b| *b == b'\n').count() && line.is_empty() {
-                    break;
-                }
-                dec.decode(line, i as u64 + 1, sink);
+            // A final line without a newline counts; the empty tail after the last one does not.
+            let mut start = 0usize;
+            let mut n = 0u64;
+            let ends = memchr::memchr_iter(b'\n', input)
+                .chain((input.last().is_some_and(|b| *b != b'\n')).then_some(input.len()));
+            for end in ends {
+                let line = &input[start..end];
+                start = end + 1;
+                n += 1;
+                dec.decode(line.strip_suffix(b"\r").unwrap_or(line), n, sink);
             }
         }
         Framing::Document => dec.decode(input, 1, sink),

@@ -42,6 +42,7 @@ fn ctx(fields: Option<&str>, origin: &str) -> DecodeContext {
     DecodeContext {
         origin: origin.to_string(),
         aws_fields: fields.map(str::to_string),
+        ..DecodeContext::default()
     }
 }
 
@@ -500,6 +501,32 @@ fn underscored_header_unknown_fields_and_reject_reason() {
         (Some(Action::Denied), Some("BPA"))
     );
     assert_eq!(r.direction, Some(Direction::Inbound));
+}
+
+#[test]
+fn header_of_mostly_new_fields_only_at_the_top() {
+    // At the top, one documented name makes a header; the unknown ones go to `extra`.
+    let input = b"next-hop-a next-hop-b srcaddr start\nx y 10.0.0.1 1700000000\n";
+    let sink = decode(input, &DecodeContext::default());
+    assert!(sink.rejected.is_empty(), "{:?}", sink.rejected);
+    assert_eq!(
+        sink.flows[0].extra.as_deref(),
+        Some(r#"{"next-hop-a":"x","next-hop-b":"y"}"#)
+    );
+    // After a record, such a line is data (here of the wrong length), not a new layout.
+    let input = b"srcaddr start\n10.0.0.1 1700000000\nnext-hop-a next-hop-b srcaddr start\n10.0.0.2 1700000001\n";
+    let sink = decode(input, &DecodeContext::default());
+    assert_eq!(sink.flows.len(), 2);
+    assert_eq!(sink.rejected.len(), 1);
+    assert_eq!(
+        sink.rejected[0].reason,
+        "record has 4 fields but the header line declares 2"
+    );
+    // A documented header later in the input (concatenated objects) replaces the layout.
+    let input = b"srcaddr start\n10.0.0.1 1700000000\nstart srcaddr\n1700000001 10.0.0.2\n";
+    let sink = decode(input, &DecodeContext::default());
+    assert!(sink.rejected.is_empty(), "{:?}", sink.rejected);
+    assert_eq!(sink.flows[1].src_ip, Some("10.0.0.2".parse().expect("ip")));
 }
 
 #[test]

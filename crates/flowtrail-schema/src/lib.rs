@@ -46,3 +46,30 @@ pub fn schema_markdown() -> String {
     out.push_str("\nPartition columns `date` (YYYY-MM-DD) and `hour` (00-23) come from the lake path, derived from `time` in UTC.\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// The rendered reference must match the catalogue; regenerate with
+    /// `flowtrail schema --markdown > docs/reference/schema.md`.
+    #[test]
+    fn schema_reference_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/reference/schema.md");
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            on_disk == super::schema_markdown(),
+            "docs/reference/schema.md is stale: run `flowtrail schema --markdown > docs/reference/schema.md`"
+        );
+    }
+
+    #[test]
+    fn column_names_are_unique_snake_case() {
+        for cols in [super::FLOW_COLUMNS, super::HTTP_COLUMNS] {
+            let mut seen = std::collections::HashSet::new();
+            for c in cols {
+                assert!(seen.insert(c.name), "duplicate column {}", c.name);
+                assert!(c.name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'), "{}", c.name);
+                assert!(!c.doc.is_empty());
+            }
+        }
+    }
+}

@@ -80,6 +80,9 @@ pub struct IngestArgs {
     /// Largest JSON document (Azure PT1H.json) read into memory, in MiB.
     #[arg(long, default_value_t = 1024)]
     pub max_document_mib: u64,
+    /// UTC offset of sources that log local time without one (firewalls, web servers): +09:30, -0800, UTC.
+    #[arg(long)]
+    pub utc_offset: Option<String>,
     /// Print the accounting summary as a table (default) or JSON on stdout.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
     pub summary: SummaryFormat,

@@ -35,6 +35,7 @@ pub struct Options {
     pub flush_rows: usize,
     pub internal: Vec<Net>,
     pub max_document_bytes: u64,
+    pub utc_offset_secs: Option<i32>,
 }
 
 impl Options {
@@ -222,7 +223,12 @@ impl Worker<'_> {
             Ok(p) => p,
             Err(e) => return InputEntry { error: Some(e), ..base },
         };
-        let ctx = DecodeContext { origin: origin.clone(), aws_fields: self.opts.aws_fields.clone() };
+        let ctx = DecodeContext {
+            origin: origin.clone(),
+            aws_fields: self.opts.aws_fields.clone(),
+            utc_offset_secs: self.opts.utc_offset_secs,
+            reference_time: base.key.as_ref().map(|k| (k.mtime_ns / 1000) as i64),
+        };
         match payload {
             Payload::Memory(buf) => {
                 let Some(format) = self.pick_format(&buf, &origin) else {
@@ -233,7 +239,15 @@ impl Worker<'_> {
                 match format.framing() {
                     Framing::Lines => {
                         let mut n = 0u64;
-                        for line in buf.split(|b| *b == b'\n') {
+                        let mut start = 0usize;
+                        // memchr finds line ends several bytes at a time; a final line without
+                        // a newline still counts, an empty tail after the last newline does not.
+                        let ends = memchr::memchr_iter(b'\n', &buf).chain(
+                            (buf.last().is_some_and(|b| *b != b'\n')).then_some(buf.len()),
+                        );
+                        for end in ends {
+                            let line = &buf[start..end];
+                            start = end + 1;
                             n += 1;
                             let line = line.strip_suffix(b"\r").unwrap_or(line);
                             if line.len() > MAX_LINE {

@@ -249,3 +249,47 @@ fn interrupted_ingest_is_finished_without_loss_or_duplicates() {
     assert_eq!(rows[0]["n"], 24);
     assert_eq!(rows[0]["f"], 6);
 }
+
+#[test]
+fn aws_parquet_delivery_is_read_by_column_names() {
+    use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let t = Tmp::new("parquet");
+    // The columns AWS writes for the Parquet delivery option (underscored names, typed).
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("version", Arc::new(Int32Array::from(vec![2, 2, 2]))),
+        ("account_id", Arc::new(StringArray::from(vec!["123456789010"; 3]))),
+        ("interface_id", Arc::new(StringArray::from(vec!["eni-1"; 3]))),
+        ("srcaddr", Arc::new(StringArray::from(vec![Some("10.0.0.1"), Some("10.0.0.2"), None]))),
+        ("dstaddr", Arc::new(StringArray::from(vec![Some("198.51.100.1"), Some("10.0.0.9"), None]))),
+        ("srcport", Arc::new(Int32Array::from(vec![Some(40000), Some(5), None]))),
+        ("dstport", Arc::new(Int32Array::from(vec![Some(443), Some(22), None]))),
+        ("protocol", Arc::new(Int32Array::from(vec![Some(6), Some(6), None]))),
+        ("packets", Arc::new(Int64Array::from(vec![Some(10), Some(1), None]))),
+        ("bytes", Arc::new(Int64Array::from(vec![Some(1000), Some(40), None]))),
+        ("start", Arc::new(Int64Array::from(vec![1_700_000_000, 1_700_000_000, 1_700_000_000]))),
+        ("end", Arc::new(Int64Array::from(vec![1_700_000_060, 1_700_000_060, 1_700_000_060]))),
+        ("action", Arc::new(StringArray::from(vec![Some("ACCEPT"), Some("REJECT"), None]))),
+        ("log_status", Arc::new(StringArray::from(vec!["OK", "OK", "NODATA"]))),
+    ];
+    let batch = RecordBatch::try_from_iter(cols).expect("batch");
+    let p = t.0.join("AWSLogs/123456789010/vpcflowlogs/eu-west-1/2023/11/14/x.log.parquet");
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    let f = std::fs::File::create(&p).expect("create");
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    let lake = t.0.join("lake");
+    let out = run(&["ingest", p.to_str().expect("p"), "--summary", "json"], &lake);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(s["total"]["read"], 3);
+    assert_eq!(s["total"]["stored"], 2);
+    let rows = query_json(&lake, &["--sql", "SELECT src_ip, dst_port, bytes_out, action, region FROM flows ORDER BY src_ip"]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["src_ip"], "10.0.0.1");
+    assert_eq!(rows[0]["dst_port"], 443);
+    assert_eq!(rows[0]["bytes_out"], 1000);
+    assert_eq!(rows[0]["region"], "eu-west-1");
+    assert_eq!(rows[1]["action"], "denied");
+}

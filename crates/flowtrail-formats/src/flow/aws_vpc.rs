@@ -18,10 +18,13 @@
 //!
 //! 1. the last **header line** seen in the input: a line made only of field names, as S3
 //!    delivery writes at the top of every object (`version account-id ...`). Names are matched
-//!    hyphenated or underscored (`account_id`, as in Parquet and Athena) and case-insensitively;
-//!    a line counts as a header when every token looks like a field name and more than half are
-//!    names AWS documents. A header later in the input (concatenated objects) replaces the layout;
-//! 2. [`DecodeContext::aws_fields`], the format of headerless exports (CloudWatch Logs);
+//!    hyphenated or underscored (`account_id`, as in Parquet and Athena). A line counts as a
+//!    header when every token looks like a lower-case field name and at least one (before the
+//!    first record) or more than half (later) are names AWS documents; unknown names are kept,
+//!    their values going to `extra`. A header later in the input (concatenated objects) replaces
+//!    the layout;
+//! 2. [`DecodeContext::aws_fields`], the format of headerless exports (CloudWatch Logs), in any
+//!    case, hyphenated or underscored, with or without the console's `${...}`;
 //! 3. otherwise the default version 2 layout, for lines of exactly 14 tokens. Any other line is
 //!    rejected with a reason asking for `--aws-fields`.
 //!
@@ -136,6 +139,8 @@ pub struct AwsVpcDecoder {
     extra: String,
     /// Facts read from an S3 object key, if the origin is one.
     key: Option<S3Key>,
+    /// Whether a record line has been seen (headers after it must be unambiguous).
+    seen_record: bool,
 }
 
 impl AwsVpcDecoder {
@@ -156,6 +161,7 @@ impl AwsVpcDecoder {
             },
             extra: String::new(),
             key: parse_s3_key(&ctx.origin),
+            seen_record: false,
         }
     }
 
@@ -182,6 +188,7 @@ impl AwsVpcDecoder {
             default,
             extra,
             key,
+            seen_record: _,
         } = self;
         let layout = header.as_ref().or(configured.as_ref()).unwrap_or(default);
         let slots: &[Slot] = &layout.slots;
@@ -368,11 +375,12 @@ impl Decoder for AwsVpcDecoder {
         // A header starts with a lower-case field name; records of the default format start
         // with the version digit, so this first-byte test keeps header detection off their path.
         if trimmed.first().is_some_and(u8::is_ascii_lowercase) {
-            if let Some(layout) = header_layout(text) {
+            if let Some(layout) = header_layout(text, !self.seen_record) {
                 self.header = Some(layout);
                 return;
             }
         }
+        self.seen_record = true;
         self.decode_record(Tokens::new(text), line, Raw::Line(unit), sink);
     }
 }
@@ -662,9 +670,14 @@ fn header_counts(line: &str) -> Option<(usize, usize)> {
 }
 
 /// Returns the layout declared by `line` if it is a header line.
-fn header_layout(line: &str) -> Option<Layout> {
+///
+/// At the top of an input one documented name suffices (a format of mostly newer fields);
+/// after records, more than half must be documented, so that a record of lower-case values
+/// (`ingress`, ECS names) is never taken for a header.
+fn header_layout(line: &str, first: bool) -> Option<Layout> {
     let (known, total) = header_counts(line)?;
-    (known * 2 > total).then(|| Layout::from_names(Tokens::new(line), LayoutSource::Header))
+    let header = if first { known >= 1 } else { known * 2 > total };
+    header.then(|| Layout::from_names(Tokens::new(line), LayoutSource::Header))
 }
 
 /// Splits a line on runs of spaces and tabs, stopping at a token that starts with `#`.

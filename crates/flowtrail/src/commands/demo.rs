@@ -34,6 +34,7 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
         flush_rows: 1_000_000,
         internal: vec![],
         max_document_mib: 1024,
+        utc_offset: None,
         summary: SummaryFormat::Table,
         force: false,
     };

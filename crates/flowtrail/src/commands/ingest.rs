@@ -42,6 +42,7 @@ pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
         flush_rows: a.flush_rows.max(1),
         internal,
         max_document_bytes: a.max_document_mib.saturating_mul(1 << 20),
+        utc_offset_secs: a.utc_offset.as_deref().map(parse_offset).transpose()?,
     };
     let lake = Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
     if lake.recovered != (0, 0) {
@@ -69,6 +70,30 @@ pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
     }
     report.elapsed = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Parses `+09:30`, `-0800`, `+2`, `UTC` or `Z` into seconds east of UTC.
+fn parse_offset(s: &str) -> anyhow::Result<i32> {
+    let bad = || anyhow::anyhow!("--utc-offset: `{s}` is not an offset like +09:30, -0800 or UTC");
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(0);
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    let (h, m) = match digits.len() {
+        1 | 2 => (digits.parse::<i32>().map_err(|_| bad())?, 0),
+        4 => (digits[..2].parse::<i32>().map_err(|_| bad())?, digits[2..].parse::<i32>().map_err(|_| bad())?),
+        _ => return Err(bad()),
+    };
+    if h > 14 || m > 59 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60))
 }
 
 pub fn exit_code(r: &Report) -> ExitCode {
