@@ -86,6 +86,30 @@ pub struct Lake {
     props: Arc<WriterProperties>,
     /// What recovery did when the lake was opened: (files moved into place, staged files removed).
     pub recovered: (u64, u64),
+    failpoint: Option<Failpoint>,
+    commits: AtomicU64,
+}
+
+/// A deliberate crash for testing recovery: the process aborts at this point of the N-th commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failpoint {
+    /// After the files of commit N are staged, before its journal line.
+    BeforeJournal(u64),
+    /// After the journal line of commit N, before its files are moved into place.
+    AfterJournal(u64),
+}
+
+impl Failpoint {
+    /// Parses `before-journal:N` or `after-journal:N`.
+    pub fn parse(s: &str) -> Option<Failpoint> {
+        let (what, n) = s.split_once(':')?;
+        let n: u64 = n.parse().ok()?;
+        match what {
+            "before-journal" => Some(Failpoint::BeforeJournal(n)),
+            "after-journal" => Some(Failpoint::AfterJournal(n)),
+            _ => None,
+        }
+    }
 }
 
 /// Returns the writer properties of every lake file (see ARCHITECTURE.md, "Lake files").
@@ -176,7 +200,14 @@ impl Lake {
             _lock: lock,
             props: Arc::new(writer_properties()),
             recovered: (moved, removed),
+            failpoint: None,
+            commits: AtomicU64::new(0),
         })
+    }
+
+    /// Arms a crash point (tests of the recovery path only).
+    pub fn set_failpoint(&mut self, f: Option<Failpoint>) {
+        self.failpoint = f;
     }
 
     /// Returns the lake's root folder.
@@ -239,6 +270,10 @@ impl Lake {
         if inputs.is_empty() && files.is_empty() {
             return Ok(());
         }
+        let nth = self.commits.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.failpoint == Some(Failpoint::BeforeJournal(nth)) {
+            std::process::abort();
+        }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let commit = Commit {
             id: format!("{}-{seq}", self.run_id),
@@ -256,6 +291,9 @@ impl Lake {
                 .map_err(|_| io(&jpath)(std::io::Error::other("journal lock poisoned")))?;
             j.write_all(line.as_bytes()).map_err(io(&jpath))?;
             j.sync_data().map_err(io(&jpath))?;
+        }
+        if self.failpoint == Some(Failpoint::AfterJournal(nth)) {
+            std::process::abort();
         }
         for f in &commit.files {
             let fin = self.root.join(&f.path);

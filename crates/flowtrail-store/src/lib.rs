@@ -20,5 +20,5 @@ pub mod lake;
 pub mod manifest;
 
 pub use batch::{flow_schema, http_schema, FlowBatchBuilder, HttpBatchBuilder};
-pub use lake::{Lake, LakeError, Partition, StagedFile, Table};
+pub use lake::{Failpoint, Lake, LakeError, Partition, StagedFile, Table};
 pub use manifest::{InputEntry, InputKey};

@@ -230,21 +230,25 @@ fn interrupted_ingest_is_finished_without_loss_or_duplicates() {
     for i in 0..6 {
         write(&logs.join(format!("f{i}.log")), vpc_lines().as_bytes());
     }
-    // Simulate a kill: run with tiny flush size and kill it as soon as it has committed something.
-    let mut child = bin()
-        .arg("--lake")
-        .arg(&lake)
-        .args(["ingest", logs.to_str().expect("p"), "--flush-rows", "1", "--threads", "1"])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let _ = child.kill();
-    let _ = child.wait();
+    // Crash for real at both dangerous points: after the journal line of the 2nd commit (its
+    // files still staged), then, in a second run, with the 2nd commit's files staged but not
+    // journalled.
+    for fp in ["after-journal:2", "before-journal:2"] {
+        let out = bin()
+            .arg("--lake")
+            .arg(&lake)
+            .args(["ingest", logs.to_str().expect("p"), "--flush-rows", "1", "--threads", "1"])
+            .env("FLOWTRAIL_FAILPOINT", fp)
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{fp}: the failpoint should have aborted the ingest");
+    }
     // Leave an uncommitted staged file behind as a killed writer would.
     write(&lake.join("_staging/flows-0-w0-dead.parquet"), b"PAR1 partial");
     let out = run(&["ingest", logs.to_str().expect("p"), "--summary", "json"], &lake);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!lake.join("_staging/flows-0-w0-dead.parquet").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recovered an interrupted ingest"));
     let rows = query_json(&lake, &["--sql", "SELECT count(*) AS n, count(DISTINCT origin) AS f FROM flows"]);
     assert_eq!(rows[0]["n"], 24);
     assert_eq!(rows[0]["f"], 6);

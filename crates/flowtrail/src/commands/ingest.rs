@@ -44,7 +44,11 @@ pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
         max_document_bytes: a.max_document_mib.saturating_mul(1 << 20),
         utc_offset_secs: a.utc_offset.as_deref().map(parse_offset).transpose()?,
     };
-    let lake = Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
+    let mut lake = Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
+    // Test-only crash injection for the recovery tests (`after-journal:N`, `before-journal:N`).
+    if let Ok(fp) = std::env::var("FLOWTRAIL_FAILPOINT") {
+        lake.set_failpoint(flowtrail_store::Failpoint::parse(&fp));
+    }
     if lake.recovered != (0, 0) {
         eprintln!(
             "flowtrail: recovered an interrupted ingest: {} committed file(s) moved into place, {} uncommitted file(s) removed",
