@@ -6,6 +6,7 @@
 //! Adding a format: write `flow/<name>.rs` with a [`Format`] implementation and list it in
 //! [`registry::FORMATS`].
 
+pub mod envelope;
 pub mod flow;
 mod format;
 pub mod registry;

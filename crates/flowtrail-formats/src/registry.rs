@@ -8,6 +8,14 @@ pub static FORMATS: &[&dyn Format] = &[
     &flow::aws_vpc::AwsVpc,
     &flow::azure::AzureNsg,
     &flow::azure::AzureVnet,
+    &flow::cisco_asa::CiscoAsa,
+    &flow::panos::PanOs,
+    &flow::fortigate::Fortigate,
+    &flow::zeek_conn::ZeekConn,
+    &flow::gcp_vpc::GcpVpc,
+    &flow::nfdump_csv::NfdumpCsv,
+    &flow::netflow::NetflowPcap,
+    &flow::netflow::NetflowRaw,
 ];
 
 /// Returns the format named `name` (its `source_format` value).
@@ -39,6 +47,15 @@ fn hint_matches(name: &str, hint: &str) -> bool {
         "aws_vpc" => hint.contains("vpcflowlogs") || hint.contains("vpc"),
         "azure_nsg" => hint.contains("networksecuritygroup"),
         "azure_vnet" => hint.contains("flowlogflowevent") || hint.contains("flowlogresourceid"),
+        "cisco_asa" => ["asa", "ftd", "cisco", "firepower"]
+            .iter()
+            .any(|k| hint.contains(k)),
+        "panos" => ["panos", "pan-os", "paloalto", "palo-alto", "palo_alto"]
+            .iter()
+            .any(|k| hint.contains(k)),
+        "fortigate" => ["fortigate", "fortinet", "fortios", "fgt"]
+            .iter()
+            .any(|k| hint.contains(k)),
         other => hint.contains(other),
     }
 }

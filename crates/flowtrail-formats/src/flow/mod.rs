@@ -2,3 +2,11 @@
 
 pub mod aws_vpc;
 pub mod azure;
+pub mod cisco_asa;
+pub mod fortigate;
+pub mod gcp_vpc;
+pub mod netflow;
+pub mod nfdump_csv;
+pub mod panos;
+mod text_util;
+pub mod zeek_conn;

@@ -1,0 +1,518 @@
+//! Helpers shared by the line-oriented decoders `zeek_conn`, `gcp_vpc` and `nfdump_csv`:
+//! allocation-free number, address and time parsing, the reused `extra` JSON object writer, and
+//! serde pieces that read JSON values borrowed from the input (or copy them, compactly, into
+//! `extra`) without building a `serde_json::Value`.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+/// Longest input value quoted in a rejection reason.
+pub(super) const MAX_REASON_VALUE: usize = 64;
+
+/// Returns at most [`MAX_REASON_VALUE`] bytes of `s`, cut at a char boundary.
+pub(super) fn clip(s: &str) -> &str {
+    if s.len() <= MAX_REASON_VALUE {
+        return s;
+    }
+    let mut end = MAX_REASON_VALUE;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+/// Parses a non-negative decimal integer (ASCII digits only, no sign, no spaces).
+pub(super) fn parse_u64(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
+}
+
+/// Parses a port number (0..=65535).
+pub(super) fn parse_u16(s: &str) -> Option<u16> {
+    parse_u64(s).and_then(|v| u16::try_from(v).ok())
+}
+
+/// Parses an IPv4 (dotted quad) or IPv6 address, the IPv4 case without the `std` parser.
+pub(super) fn parse_ip(s: &str) -> Option<IpAddr> {
+    if let Some(v4) = parse_ipv4(s.as_bytes()) {
+        return Some(IpAddr::V4(v4));
+    }
+    if s.contains(':') {
+        return s.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    None
+}
+
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = b.split(|c| *c == b'.');
+    for octet in octets.iter_mut() {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut v: u16 = 0;
+        for &c in part {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + u16::from(d);
+        }
+        *octet = u8::try_from(v).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
+/// Parses a non-negative decimal number of seconds (`1320279554.496300`, `2.5`, `7`) into
+/// microseconds; digits beyond the sixth decimal are truncated.
+pub(super) fn parse_secs_micros(s: &str) -> Option<i64> {
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    // 10^12 seconds is well past the year 30 000; larger values are not times.
+    let secs = parse_u64(int).filter(|v| *v < 1_000_000_000_000)?;
+    let mut micros: i64 = 0;
+    if let Some(frac) = frac {
+        let fb = frac.as_bytes();
+        if fb.is_empty() || fb.len() > 18 || !fb.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        for i in 0..6 {
+            micros = micros * 10 + fb.get(i).map_or(0, |c| i64::from(c - b'0'));
+        }
+    }
+    i64::try_from(secs)
+        .ok()?
+        .checked_mul(1_000_000)?
+        .checked_add(micros)
+}
+
+/// Converts a JSON number of seconds (possibly fractional) to microseconds, rounding to the
+/// nearest microsecond (an `f64` holds epoch seconds to about 0.1 µs). `None` when out of range.
+pub(super) fn f64_secs_micros(v: f64) -> Option<i64> {
+    let us = (v * 1e6).round();
+    if us.is_finite() && us.abs() < 1e18 {
+        Some(us as i64)
+    } else {
+        None
+    }
+}
+
+/// Returns true when `s` is a JSON number as written by the producers we read (no leading `+`,
+/// optional fraction and exponent).
+pub(super) fn is_json_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    if b.get(i) == Some(&b'0') {
+        i += 1;
+    } else if !digits(&mut i) {
+        return false;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Appends `s` as a JSON string literal.
+pub(super) fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// Writes a JSON object into a buffer reused across records (no allocation per record once
+/// the buffer has grown). Keys are written in call order; duplicates are the caller's concern.
+pub(super) struct ObjWriter<'b> {
+    out: &'b mut String,
+    keys: usize,
+}
+
+impl<'b> ObjWriter<'b> {
+    /// Clears `out` and opens an object.
+    pub(super) fn new(out: &'b mut String) -> ObjWriter<'b> {
+        out.clear();
+        out.push('{');
+        ObjWriter { out, keys: 0 }
+    }
+
+    /// Writes `"name":` (with the separating comma) and returns the buffer for the value.
+    pub(super) fn key(&mut self, name: &str) -> &mut String {
+        if self.keys > 0 {
+            self.out.push(',');
+        }
+        self.keys += 1;
+        push_json_str(self.out, name);
+        self.out.push(':');
+        self.out
+    }
+
+    pub(super) fn str(&mut self, name: &str, value: &str) {
+        let out = self.key(name);
+        push_json_str(out, value);
+    }
+
+    /// Writes a value that is already JSON text (a number, `true`, an array...).
+    pub(super) fn raw(&mut self, name: &str, json: &str) {
+        self.key(name).push_str(json);
+    }
+
+    /// Closes the object; returns whether it holds any key (an empty `{}` is stored as `None`).
+    pub(super) fn finish(self) -> bool {
+        self.out.push('}');
+        self.keys > 0
+    }
+}
+
+/// A JSON value read without allocation where possible: strings borrow from the input unless
+/// they contain escapes; arrays and objects are skipped and only named.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+    Null,
+    /// An array or object (skipped).
+    Other(&'static str),
+}
+
+impl<'a> Scalar<'a> {
+    pub(super) fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer, written as a number or (proto3 JSON `int64`) as a string.
+    pub(super) fn as_u64(&self) -> Option<u64> {
+        match self {
+            Scalar::U64(v) => Some(*v),
+            Scalar::Str(s) => parse_u64(s.trim()),
+            Scalar::F64(f) if f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19 => Some(*f as u64),
+            _ => None,
+        }
+    }
+
+    /// Renders the value for a rejection reason (`"abc"`, `12`, `a JSON object`).
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Scalar::Str(s) => format!("{:?}", clip(s)),
+            Scalar::U64(v) => v.to_string(),
+            Scalar::I64(v) => v.to_string(),
+            Scalar::F64(v) => v.to_string(),
+            Scalar::Bool(v) => v.to_string(),
+            Scalar::Null => "null".to_string(),
+            Scalar::Other(t) => format!("a JSON {t}"),
+        }
+    }
+
+    /// Writes the value as JSON (arrays and objects, already skipped, as `null`).
+    pub(super) fn write_json(&self, out: &mut String) {
+        match self {
+            Scalar::Str(s) => push_json_str(out, s),
+            Scalar::U64(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Scalar::I64(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Scalar::F64(v) => write_f64(out, *v),
+            Scalar::Bool(v) => out.push_str(if *v { "true" } else { "false" }),
+            Scalar::Null | Scalar::Other(_) => out.push_str("null"),
+        }
+    }
+}
+
+fn write_f64(out: &mut String, v: f64) {
+    if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str("null");
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::I64(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::U64(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::F64(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Scalar::Other("object"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other("array"))
+    }
+}
+
+/// An object key, borrowed when it has no escapes.
+pub(super) struct Key<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v.to_owned())))
+    }
+}
+
+/// Copies any JSON value, compactly, into a string while it is being parsed (serde's
+/// "transcoding"): used to keep unmapped source fields in `extra` without a `Value` tree.
+/// Nesting is bounded by `serde_json`'s recursion limit.
+pub(super) struct Transcode<'o>(pub &'o mut String);
+
+impl<'de> DeserializeSeed<'de> for Transcode<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Transcode<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        push_json_str(self.0, v);
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.push_str(if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        let _ = write!(self.0, "{v}");
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        let _ = write!(self.0, "{v}");
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        write_f64(self.0, v);
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.push_str("null");
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.0.push_str("null");
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let out = self.0;
+        out.push('{');
+        let mut first = true;
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            push_json_str(out, &k);
+            out.push(':');
+            map.next_value_seed(Transcode(&mut *out))?;
+        }
+        out.push('}');
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let out = self.0;
+        out.push('[');
+        let mut first = true;
+        loop {
+            let mark = out.len();
+            if !first {
+                out.push(',');
+            }
+            if seq.next_element_seed(Transcode(&mut *out))?.is_none() {
+                out.truncate(mark);
+                break;
+            }
+            first = false;
+        }
+        out.push(']');
+        Ok(())
+    }
+}
+
+/// Reads a [`Scalar`] and also writes it, as JSON, to the string (for fields that both fill a
+/// column and stay in `extra`).
+pub(super) struct TeeScalar<'o>(pub &'o mut String);
+
+impl<'de> DeserializeSeed<'de> for TeeScalar<'_> {
+    type Value = Scalar<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
+        let v = Scalar::deserialize(d)?;
+        v.write_json(self.0);
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_times_addresses() {
+        assert_eq!(parse_u64("0"), Some(0));
+        assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64("18446744073709551616"), None);
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u16("65536"), None);
+        assert_eq!(
+            parse_secs_micros("1320279554.496300"),
+            Some(1_320_279_554_496_300)
+        );
+        assert_eq!(parse_secs_micros("2.5"), Some(2_500_000));
+        assert_eq!(parse_secs_micros("3.1234567"), Some(3_123_456));
+        assert_eq!(parse_secs_micros("XXXXXXXXXX.XXXXXX"), None);
+        assert_eq!(parse_secs_micros("1."), None);
+        assert_eq!(
+            f64_secs_micros(1547188415.857497),
+            Some(1_547_188_415_857_497)
+        );
+        assert_eq!(parse_ip("10.0.0.1"), "10.0.0.1".parse().ok());
+        assert_eq!(parse_ip("fe80::1"), "fe80::1".parse().ok());
+        assert_eq!(parse_ip("010.0.0.1"), None);
+        assert_eq!(parse_ip("host"), None);
+        for ok in ["0", "-1", "1.5", "1e9", "0.25E-3"] {
+            assert!(is_json_number(ok), "{ok}");
+        }
+        for bad in ["", "01", "1.", ".5", "+1", "1e", "T", "XXXX"] {
+            assert!(!is_json_number(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn transcoding_is_compact_json() {
+        let mut out = String::new();
+        let src = r#"{ "a" : [1, -2, 2.5, "x\"y", true, null, {}], "b": {"c": []} }"#;
+        let mut de = serde_json::Deserializer::from_str(src);
+        Transcode(&mut out).deserialize(&mut de).expect("valid");
+        assert_eq!(out, r#"{"a":[1,-2,2.5,"x\"y",true,null,{}],"b":{"c":[]}}"#);
+    }
+
+    #[test]
+    fn object_writer() {
+        let mut buf = String::from("junk");
+        let mut w = ObjWriter::new(&mut buf);
+        w.str("a", "b\n");
+        w.raw("n", "1");
+        assert!(w.finish());
+        assert_eq!(buf, r#"{"a":"b\n","n":1}"#);
+        let w = ObjWriter::new(&mut buf);
+        assert!(!w.finish());
+    }
+}
