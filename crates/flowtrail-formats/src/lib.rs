@@ -20,7 +20,12 @@ pub use registry::{by_name, sniff, FORMATS};
 ///
 /// The pipeline does the same with streaming framing; this helper serves tests, fuzz targets and
 /// benchmarks.
-pub fn decode_all(format: &dyn Format, ctx: &DecodeContext, input: &[u8], sink: &mut dyn RecordSink) {
+pub fn decode_all(
+    format: &dyn Format,
+    ctx: &DecodeContext,
+    input: &[u8],
+    sink: &mut dyn RecordSink,
+) {
     let mut dec = format.decoder(ctx);
     match format.framing() {
         Framing::Lines => {

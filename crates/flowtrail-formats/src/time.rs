@@ -30,7 +30,14 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let h = num(&b[11..13])?;
     let mi = num(&b[14..16])?;
     let se = num(&b[17..19])?;
-    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    if b[13] != b':'
+        || b[16] != b':'
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -86,9 +93,11 @@ mod tests {
             parse_rfc3339("2018-11-13T12:00:35.3899262Z"),
             Some(1_542_110_435_389_926)
         );
-        assert_eq!(parse_rfc3339("2018-11-13T14:00:35+02:00"), Some(1_542_110_435_000_000));
+        assert_eq!(
+            parse_rfc3339("2018-11-13T14:00:35+02:00"),
+            Some(1_542_110_435_000_000)
+        );
         assert_eq!(parse_rfc3339("2018-13-13T14:00:35Z"), None);
         assert_eq!(parse_rfc3339("garbage"), None);
     }
-
 }

@@ -31,7 +31,9 @@ impl RecordSink for Checked {
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -72,7 +74,9 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
             1 => v.truncate(rng.below(v.len() + 1)),
             2 => {
                 let i = rng.below(v.len() + 1);
-                let junk = [b',', b'"', b'{', b'}', b' ', b'\n', b'-', b'9', 0xff, b':', b'\t', b'='];
+                let junk = [
+                    b',', b'"', b'{', b'}', b' ', b'\n', b'-', b'9', 0xff, b':', b'\t', b'=',
+                ];
                 v.insert(i, junk[rng.below(junk.len())]);
             }
             3 if !v.is_empty() => {
@@ -99,18 +103,26 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 #[test]
 fn mutated_fixtures_never_panic() {
     let mut inputs = vec![];
-    files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"), &mut inputs);
+    files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+        &mut inputs,
+    );
     inputs.sort();
     assert!(!inputs.is_empty(), "no fixtures found");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut cases = 0u64;
     for path in &inputs {
-        let Ok(data) = std::fs::read(path) else { continue };
+        let Ok(data) = std::fs::read(path) else {
+            continue;
+        };
         if data.len() > 1 << 20 {
             continue;
         }
         for f in FORMATS {
-            let ctx = DecodeContext { origin: path.display().to_string(), ..Default::default() };
+            let ctx = DecodeContext {
+                origin: path.display().to_string(),
+                ..Default::default()
+            };
             for _ in 0..40 {
                 let m = mutate(&mut rng, &data);
                 let mut sink = Checked { events: 0 };

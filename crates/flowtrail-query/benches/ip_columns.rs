@@ -40,7 +40,10 @@ fn main() {
         let ip = if i % 2 == 0 {
             Ipv4Addr::from(0x0A00_0000 + host(&mut s, 50_000) as u32)
         } else {
-            Ipv4Addr::from(0x2D00_0000 + (host(&mut s, 5_000_000) as u32).wrapping_mul(2_654_435_761) % 0x6000_0000)
+            Ipv4Addr::from(
+                0x2D00_0000
+                    + (host(&mut s, 5_000_000) as u32).wrapping_mul(2_654_435_761) % 0x6000_0000,
+            )
         };
         text.push(ip.to_string());
         bin.push(mapped(ip));
@@ -69,7 +72,8 @@ fn main() {
     )
     .expect("writer");
     for off in (0..ROWS).step_by(1 << 20) {
-        w.write(&batch.slice(off, (1 << 20).min(ROWS - off))).expect("write");
+        w.write(&batch.slice(off, (1 << 20).min(ROWS - off)))
+            .expect("write");
     }
     let meta = w.close().expect("close");
     let mut size = [0i64; 2];
@@ -79,8 +83,14 @@ fn main() {
         }
     }
     println!("rows: {ROWS}");
-    println!("bytes per row, text IP (dictionary + zstd):   {:.2}", size[0] as f64 / ROWS as f64);
-    println!("bytes per row, 16-byte binary IP (zstd):     {:.2}", size[1] as f64 / ROWS as f64);
+    println!(
+        "bytes per row, text IP (dictionary + zstd):   {:.2}",
+        size[0] as f64 / ROWS as f64
+    );
+    println!(
+        "bytes per row, 16-byte binary IP (zstd):     {:.2}",
+        size[1] as f64 / ROWS as f64
+    );
 
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {

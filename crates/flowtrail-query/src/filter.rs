@@ -35,7 +35,12 @@ impl FilterError {
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "filter error at character {}: {}", self.pos + 1, self.message)
+        write!(
+            f,
+            "filter error at character {}: {}",
+            self.pos + 1,
+            self.message
+        )
     }
 }
 
@@ -103,7 +108,12 @@ fn lex(s: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                         '<' => "<",
                         '>' => ">",
                         '~' => "~",
-                        _ => return Err(FilterError::new(i, "`!` must be followed by `=` or `~`".into())),
+                        _ => {
+                            return Err(FilterError::new(
+                                i,
+                                "`!` must be followed by `=` or `~`".into(),
+                            ))
+                        }
                     };
                     out.push((i, Tok::Op(op)));
                     i += 1;
@@ -135,7 +145,9 @@ fn lit(s: &str) -> String {
 /// Parses `1500`, `10k`, `1.5MB`, `2GiB` into a count.
 fn parse_amount(s: &str) -> Option<u64> {
     let lower = s.to_ascii_lowercase();
-    let digits_end = lower.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(lower.len());
+    let digits_end = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(digits_end);
     let n: f64 = num.parse().ok()?;
     let mult: f64 = match unit {
@@ -206,7 +218,11 @@ impl Parser {
             self.i += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { format!("({})", parts.join(" OR ")) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            format!("({})", parts.join(" OR "))
+        })
     }
 
     fn and(&mut self) -> Result<String, FilterError> {
@@ -215,13 +231,20 @@ impl Parser {
             if self.is_word("and") || matches!(self.peek(), Some(Tok::Word(w)) if w == "&&") {
                 self.i += 1;
                 parts.push(self.unary()?);
-            } else if self.peek().is_some() && !self.is_word("or") && self.peek() != Some(&Tok::RParen) {
+            } else if self.peek().is_some()
+                && !self.is_word("or")
+                && self.peek() != Some(&Tok::RParen)
+            {
                 parts.push(self.unary()?);
             } else {
                 break;
             }
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { format!("({})", parts.join(" AND ")) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            format!("({})", parts.join(" AND "))
+        })
     }
 
     fn unary(&mut self) -> Result<String, FilterError> {
@@ -243,17 +266,28 @@ impl Parser {
 
     fn addr_cond(&self, cols: &[&str], v: &str, pos: usize) -> Result<String, FilterError> {
         let conds: Vec<String> = if let Some((ip, p)) = parse_net(v) {
-            cols.iter().map(|c| format!("in_cidr({c}, {})", lit(&format!("{ip}/{p}")))).collect()
+            cols.iter()
+                .map(|c| format!("in_cidr({c}, {})", lit(&format!("{ip}/{p}"))))
+                .collect()
         } else if let Ok(ip) = v.parse::<IpAddr>() {
             let canon = match ip {
                 IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
                 v4 => v4,
             };
-            cols.iter().map(|c| format!("{c} = {}", lit(&canon.to_string()))).collect()
+            cols.iter()
+                .map(|c| format!("{c} = {}", lit(&canon.to_string())))
+                .collect()
         } else {
-            return Err(FilterError::new(pos, format!("`{v}` is not an IP address or CIDR network")));
+            return Err(FilterError::new(
+                pos,
+                format!("`{v}` is not an IP address or CIDR network"),
+            ));
         };
-        Ok(if conds.len() == 1 { conds[0].clone() } else { format!("({})", conds.join(" OR ")) })
+        Ok(if conds.len() == 1 {
+            conds[0].clone()
+        } else {
+            format!("({})", conds.join(" OR "))
+        })
     }
 
     fn port_cond(&self, cols: &[&str], v: &str, pos: usize) -> Result<String, FilterError> {
@@ -262,13 +296,26 @@ impl Parser {
             None => (v.parse::<u16>().ok(), v.parse::<u16>().ok()),
         };
         let (Some(a), Some(b)) = range else {
-            return Err(FilterError::new(pos, format!("`{v}` is not a port or port range (0-65535)")));
+            return Err(FilterError::new(
+                pos,
+                format!("`{v}` is not a port or port range (0-65535)"),
+            ));
         };
         let conds: Vec<String> = cols
             .iter()
-            .map(|c| if a == b { format!("{c} = {a}") } else { format!("{c} BETWEEN {a} AND {b}") })
+            .map(|c| {
+                if a == b {
+                    format!("{c} = {a}")
+                } else {
+                    format!("{c} BETWEEN {a} AND {b}")
+                }
+            })
             .collect();
-        Ok(if conds.len() == 1 { conds[0].clone() } else { format!("({})", conds.join(" OR ")) })
+        Ok(if conds.len() == 1 {
+            conds[0].clone()
+        } else {
+            format!("({})", conds.join(" OR "))
+        })
     }
 
     fn term(&mut self) -> Result<String, FilterError> {
@@ -315,7 +362,11 @@ impl Parser {
             "sport" | "dport" => {
                 let vp = self.pos();
                 let v = self.value("a port")?;
-                let col = if lower == "sport" { "src_port" } else { "dst_port" };
+                let col = if lower == "sport" {
+                    "src_port"
+                } else {
+                    "dst_port"
+                };
                 self.port_cond(&[col], &v, vp)
             }
             "proto" | "protocol" => {
@@ -326,10 +377,18 @@ impl Parser {
                 })?;
                 Ok(format!("protocol = {n}"))
             }
-            "tcp" | "udp" | "icmp" | "icmpv6" => Ok(format!("protocol = {}", proto_number(&lower).unwrap_or(0))),
-            "allowed" | "allow" | "accept" | "accepted" | "permit" => Ok("action = 'allowed'".into()),
-            "denied" | "deny" | "reject" | "rejected" | "drop" | "blocked" => Ok("action = 'denied'".into()),
-            "inbound" | "outbound" | "internal" | "external" => Ok(format!("direction = '{lower}'")),
+            "tcp" | "udp" | "icmp" | "icmpv6" => {
+                Ok(format!("protocol = {}", proto_number(&lower).unwrap_or(0)))
+            }
+            "allowed" | "allow" | "accept" | "accepted" | "permit" => {
+                Ok("action = 'allowed'".into())
+            }
+            "denied" | "deny" | "reject" | "rejected" | "drop" | "blocked" => {
+                Ok("action = 'denied'".into())
+            }
+            "inbound" | "outbound" | "internal" | "external" => {
+                Ok(format!("direction = '{lower}'"))
+            }
             "action" | "direction" => {
                 let v = self.value("a value")?;
                 self.compare(&lower, "=", &v, pos, pos)
@@ -352,22 +411,47 @@ impl Parser {
         }
     }
 
-    fn compare(&self, field: &str, op: &str, v: &str, pos: usize, vpos: usize) -> Result<String, FilterError> {
+    fn compare(
+        &self,
+        field: &str,
+        op: &str,
+        v: &str,
+        pos: usize,
+        vpos: usize,
+    ) -> Result<String, FilterError> {
         let (expr, ty) = match field {
-            "bytes" => ("(coalesce(bytes_out, 0) + coalesce(bytes_in, 0))".to_string(), ColumnType::Int64),
-            "packets" => ("(coalesce(packets_out, 0) + coalesce(packets_in, 0))".to_string(), ColumnType::Int64),
+            "bytes" => (
+                "(coalesce(bytes_out, 0) + coalesce(bytes_in, 0))".to_string(),
+                ColumnType::Int64,
+            ),
+            "packets" => (
+                "(coalesce(packets_out, 0) + coalesce(packets_in, 0))".to_string(),
+                ColumnType::Int64,
+            ),
             "ip" | "host" => {
                 return match op {
                     "=" => self.addr_cond(&["src_ip", "dst_ip"], v, vpos),
-                    "!=" => Ok(format!("(NOT {})", self.addr_cond(&["src_ip", "dst_ip"], v, vpos)?)),
-                    _ => Err(FilterError::new(pos, format!("`ip` takes = or !=, not {op}"))),
+                    "!=" => Ok(format!(
+                        "(NOT {})",
+                        self.addr_cond(&["src_ip", "dst_ip"], v, vpos)?
+                    )),
+                    _ => Err(FilterError::new(
+                        pos,
+                        format!("`ip` takes = or !=, not {op}"),
+                    )),
                 }
             }
             "port" => {
                 return match op {
                     "=" => self.port_cond(&["src_port", "dst_port"], v, vpos),
-                    "!=" => Ok(format!("(NOT {})", self.port_cond(&["src_port", "dst_port"], v, vpos)?)),
-                    _ => Err(FilterError::new(pos, format!("`port` takes = or !=, not {op}"))),
+                    "!=" => Ok(format!(
+                        "(NOT {})",
+                        self.port_cond(&["src_port", "dst_port"], v, vpos)?
+                    )),
+                    _ => Err(FilterError::new(
+                        pos,
+                        format!("`port` takes = or !=, not {op}"),
+                    )),
                 }
             }
             "sport" => ("src_port".to_string(), ColumnType::Int32),
@@ -377,7 +461,10 @@ impl Parser {
                 Some(c) => (c.name.to_string(), c.ty),
                 None if name == "date" || name == "hour" => (name.to_string(), ColumnType::Text),
                 None => {
-                    return Err(FilterError::new(pos, format!("unknown column `{name}` (see `flowtrail schema`)")))
+                    return Err(FilterError::new(
+                        pos,
+                        format!("unknown column `{name}` (see `flowtrail schema`)"),
+                    ))
                 }
             },
         };
@@ -388,11 +475,23 @@ impl Parser {
         let value = match ty {
             ColumnType::Int32 | ColumnType::Int64 => {
                 if op == "~" || op == "!~" {
-                    return Err(FilterError::new(pos, format!("`~` needs a text column; `{field}` is numeric")));
+                    return Err(FilterError::new(
+                        pos,
+                        format!("`~` needs a text column; `{field}` is numeric"),
+                    ));
                 }
-                let n = if field == "proto" { proto_number(v).map(u64::from) } else { parse_amount(v) };
-                n.ok_or_else(|| FilterError::new(vpos, format!("`{v}` is not a number (units k, M, G, KiB, MiB, GiB allowed)")))?
-                    .to_string()
+                let n = if field == "proto" {
+                    proto_number(v).map(u64::from)
+                } else {
+                    parse_amount(v)
+                };
+                n.ok_or_else(|| {
+                    FilterError::new(
+                        vpos,
+                        format!("`{v}` is not a number (units k, M, G, KiB, MiB, GiB allowed)"),
+                    )
+                })?
+                .to_string()
             }
             ColumnType::Timestamp => {
                 let now = std::time::SystemTime::now()
@@ -419,10 +518,17 @@ pub fn parse_filter(s: &str) -> Result<Option<String>, FilterError> {
     if toks.is_empty() {
         return Ok(None);
     }
-    let mut p = Parser { toks, i: 0, end: s.chars().count() };
+    let mut p = Parser {
+        toks,
+        i: 0,
+        end: s.chars().count(),
+    };
     let e = p.or()?;
     if p.i < p.toks.len() {
-        return Err(FilterError::new(p.pos(), "unexpected text after the filter (unbalanced `)`?)".into()));
+        return Err(FilterError::new(
+            p.pos(),
+            "unexpected text after the filter (unbalanced `)`?)".into(),
+        ));
     }
     Ok(Some(e))
 }
@@ -437,22 +543,40 @@ mod tests {
 
     #[test]
     fn everyday_questions() {
-        assert_eq!(sql("203.0.113.7"), "(src_ip = '203.0.113.7' OR dst_ip = '203.0.113.7')");
+        assert_eq!(
+            sql("203.0.113.7"),
+            "(src_ip = '203.0.113.7' OR dst_ip = '203.0.113.7')"
+        );
         assert_eq!(sql("dst 10.0.0.0/8"), "in_cidr(dst_ip, '10.0.0.0/8')");
         assert_eq!(sql("port 443"), "(src_port = 443 OR dst_port = 443)");
         assert_eq!(sql("dport 1000-2000"), "dst_port BETWEEN 1000 AND 2000");
         assert_eq!(sql("proto udp"), "protocol = 17");
-        assert_eq!(sql("denied and dport 22"), "(action = 'denied' AND dst_port = 22)");
-        assert_eq!(sql("bytes > 1MB"), "(coalesce(bytes_out, 0) + coalesce(bytes_in, 0)) > 1000000");
-        assert_eq!(sql("outbound tcp"), "(direction = 'outbound' AND protocol = 6)");
+        assert_eq!(
+            sql("denied and dport 22"),
+            "(action = 'denied' AND dst_port = 22)"
+        );
+        assert_eq!(
+            sql("bytes > 1MB"),
+            "(coalesce(bytes_out, 0) + coalesce(bytes_in, 0)) > 1000000"
+        );
+        assert_eq!(
+            sql("outbound tcp"),
+            "(direction = 'outbound' AND protocol = 6)"
+        );
         assert_eq!(
             sql("not (port 80 or port 443)"),
             "(NOT ((src_port = 80 OR dst_port = 80) OR (src_port = 443 OR dst_port = 443)))"
         );
         assert_eq!(sql("account = \"o'brien\""), "account = 'o''brien'");
-        assert_eq!(sql("rule ~ allow"), "strpos(lower(rule), lower('allow')) > 0");
+        assert_eq!(
+            sql("rule ~ allow"),
+            "strpos(lower(rule), lower('allow')) > 0"
+        );
         assert_eq!(sql("src_ip = 10.0.0.0/8"), "in_cidr(src_ip, '10.0.0.0/8')");
-        assert_eq!(sql("::ffff:1.2.3.4"), "(src_ip = '1.2.3.4' OR dst_ip = '1.2.3.4')");
+        assert_eq!(
+            sql("::ffff:1.2.3.4"),
+            "(src_ip = '1.2.3.4' OR dst_ip = '1.2.3.4')"
+        );
     }
 
     #[test]

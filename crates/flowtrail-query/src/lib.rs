@@ -34,7 +34,13 @@ fn data_type(t: ColumnType) -> DataType {
 fn file_schema(cols: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(
         cols.iter()
-            .map(|c| Field::new(c.name, data_type(c.ty), c.name != "time" && c.name != "source_format"))
+            .map(|c| {
+                Field::new(
+                    c.name,
+                    data_type(c.ty),
+                    c.name != "time" && c.name != "source_format",
+                )
+            })
             .collect::<Vec<_>>(),
     ))
 }
@@ -44,7 +50,10 @@ fn file_schema(cols: &[Column]) -> SchemaRef {
 /// The raw tables are registered as `_flows` and `_http`; `flows` and `http` are views over them
 /// with the time range applied (on `time` and on the `date` partition, so whole folders are
 /// pruned), which makes `--since/--until` work the same for SQL, filters and `top`.
-pub async fn open_session(root: &Path, range: &TimeRange) -> Result<SessionContext, DataFusionError> {
+pub async fn open_session(
+    root: &Path,
+    range: &TimeRange,
+) -> Result<SessionContext, DataFusionError> {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
@@ -54,9 +63,8 @@ pub async fn open_session(root: &Path, range: &TimeRange) -> Result<SessionConte
     udf::register_all(&ctx);
     for (name, cols) in [("flows", FLOW_COLUMNS), ("http", HTTP_COLUMNS)] {
         let dir = root.join(name);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            DataFusionError::Execution(format!("{}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
         let url = ListingTableUrl::parse(format!("{}/", dir.canonicalize()?.display()))?;
         let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
@@ -68,7 +76,10 @@ pub async fn open_session(root: &Path, range: &TimeRange) -> Result<SessionConte
             .with_listing_options(opts)
             .with_schema(file_schema(cols));
         ctx.register_table(format!("_{name}"), Arc::new(ListingTable::try_new(cfg)?))?;
-        let sql = format!("CREATE VIEW {name} AS SELECT * FROM _{name}{}", range.where_clause());
+        let sql = format!(
+            "CREATE VIEW {name} AS SELECT * FROM _{name}{}",
+            range.where_clause()
+        );
         ctx.sql(&sql).await?;
     }
     Ok(ctx)
@@ -76,12 +87,28 @@ pub async fn open_session(root: &Path, range: &TimeRange) -> Result<SessionConte
 
 /// The columns shown by `flowtrail query FILTER` when none are asked for.
 pub const DEFAULT_FLOW_COLUMNS: &[&str] = &[
-    "time", "src_ip", "src_port", "dst_ip", "dst_port", "protocol_name", "bytes_out", "bytes_in",
-    "packets_out", "action", "direction", "source_format", "origin", "origin_line",
+    "time",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "protocol_name",
+    "bytes_out",
+    "bytes_in",
+    "packets_out",
+    "action",
+    "direction",
+    "source_format",
+    "origin",
+    "origin_line",
 ];
 
 /// Returns the SQL of `flowtrail query FILTER` on `flows`.
-pub fn filter_sql(filter: &str, columns: Option<&[String]>, limit: Option<usize>) -> Result<String, FilterError> {
+pub fn filter_sql(
+    filter: &str,
+    columns: Option<&[String]>,
+    limit: Option<usize>,
+) -> Result<String, FilterError> {
     let cond = parse_filter(filter)?;
     let cols = match columns {
         Some(c) if !c.is_empty() => {
@@ -114,10 +141,18 @@ pub enum TopBy {
 }
 
 /// Returns the SQL of `flowtrail top FIELD --by ...`; `fields` may list several columns.
-pub fn top_sql(fields: &[String], by: TopBy, filter: &str, limit: usize) -> Result<String, FilterError> {
+pub fn top_sql(
+    fields: &[String],
+    by: TopBy,
+    filter: &str,
+    limit: usize,
+) -> Result<String, FilterError> {
     for f in fields {
         if !FLOW_COLUMNS.iter().any(|c| c.name == f) && f != "date" && f != "hour" {
-            return Err(FilterError::new(0, format!("unknown column `{f}` (see `flowtrail schema`)")));
+            return Err(FilterError::new(
+                0,
+                format!("unknown column `{f}` (see `flowtrail schema`)"),
+            ));
         }
     }
     if fields.is_empty() {

@@ -73,7 +73,14 @@ fn flowtrail_formats_rfc3339(s: &str) -> Option<i64> {
         return None;
     }
     let n = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<i64>().ok());
-    let (y, mo, d, h, mi, se) = (n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?);
+    let (y, mo, d, h, mi, se) = (
+        n(0..4)?,
+        n(5..7)?,
+        n(8..10)?,
+        n(11..13)?,
+        n(14..16)?,
+        n(17..19)?,
+    );
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
@@ -119,7 +126,10 @@ mod tests {
 
     #[test]
     fn where_clause_prunes_partitions() {
-        let r = TimeRange { since: Some(0), until: Some(86_400_000_000) };
+        let r = TimeRange {
+            since: Some(0),
+            until: Some(86_400_000_000),
+        };
         let w = r.where_clause();
         assert!(w.contains("time >= TIMESTAMP '1970-01-01T00:00:00Z'"));
         assert!(w.contains("date <= '1970-01-02'"));

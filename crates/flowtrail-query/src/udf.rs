@@ -35,7 +35,11 @@ impl Net {
             return None;
         }
         let mask = if p == 0 { 0 } else { (!0u128) << (width - p) } & width_mask(width);
-        Some(Net { bits: bits & mask, mask, v4 })
+        Some(Net {
+            bits: bits & mask,
+            mask,
+            v4,
+        })
     }
 
     /// Returns whether `ip` is inside the network.
@@ -65,8 +69,15 @@ fn ip_bits(ip: IpAddr) -> (u128, u32, bool) {
 
 /// The networks `is_private` and direction derivation treat as internal by default.
 pub const DEFAULT_INTERNAL: &[&str] = &[
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-    "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
 ];
 
 fn string_arg(v: &ColumnarValue, rows: usize) -> Result<ArrayRef, DataFusionError> {
@@ -90,13 +101,17 @@ fn rows_of(args: &[ColumnarValue]) -> usize {
 fn in_cidr(args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError> {
     let rows = rows_of(args);
     let [ip, net] = args else {
-        return Err(DataFusionError::Plan("in_cidr(ip, 'network/len') takes two arguments".into()));
+        return Err(DataFusionError::Plan(
+            "in_cidr(ip, 'network/len') takes two arguments".into(),
+        ));
     };
     // The usual call has a constant network: parse it once.
     let constant = match net {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s))) => Some(
-            Net::parse(s).ok_or_else(|| DataFusionError::Plan(format!("in_cidr: `{s}` is not a CIDR network")))?,
-        ),
+        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s))) => {
+            Some(Net::parse(s).ok_or_else(|| {
+                DataFusionError::Plan(format!("in_cidr: `{s}` is not a CIDR network"))
+            })?)
+        }
         _ => None,
     };
     let ips = string_arg(ip, rows)?;
@@ -111,7 +126,9 @@ fn in_cidr(args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError> {
             if ips.is_null(i) {
                 return Some(false);
             }
-            let Ok(addr) = ips.value(i).parse::<IpAddr>() else { return Some(false) };
+            let Ok(addr) = ips.value(i).parse::<IpAddr>() else {
+                return Some(false);
+            };
             let n = match (&constant, &nets) {
                 (Some(n), _) => Some(*n),
                 (None, Some(ns)) if !ns.is_null(i) => Net::parse(ns.value(i)),
@@ -125,12 +142,20 @@ fn in_cidr(args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError> {
 
 fn is_private(args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError> {
     let rows = rows_of(args);
-    let nets: Vec<Net> = DEFAULT_INTERNAL.iter().filter_map(|s| Net::parse(s)).collect();
+    let nets: Vec<Net> = DEFAULT_INTERNAL
+        .iter()
+        .filter_map(|s| Net::parse(s))
+        .collect();
     let ips = string_arg(&args[0], rows)?;
     let ips = as_string_array(&ips)?;
     let out: BooleanArray = ips
         .iter()
-        .map(|v| v.map(|s| s.parse::<IpAddr>().is_ok_and(|ip| nets.iter().any(|n| n.contains(ip)))))
+        .map(|v| {
+            v.map(|s| {
+                s.parse::<IpAddr>()
+                    .is_ok_and(|ip| nets.iter().any(|n| n.contains(ip)))
+            })
+        })
         .collect();
     Ok(ColumnarValue::Array(Arc::new(out)))
 }
@@ -149,15 +174,30 @@ fn community_id(args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError
         .collect::<Result<_, DataFusionError>>()?;
     let int = |k: usize| ints[k].as_any().downcast_ref::<Int32Array>().cloned();
     let (Some(p), Some(sp), Some(dp)) = (int(0), int(1), int(2)) else {
-        return Err(DataFusionError::Internal("community_id: integer cast failed".into()));
+        return Err(DataFusionError::Internal(
+            "community_id: integer cast failed".into(),
+        ));
     };
     let out: StringArray = (0..rows)
         .map(|i| {
             let src: IpAddr = s.is_valid(i).then(|| s.value(i).parse().ok()).flatten()?;
             let dst: IpAddr = d.is_valid(i).then(|| d.value(i).parse().ok()).flatten()?;
             let proto = u8::try_from(p.is_valid(i).then(|| p.value(i))?).ok()?;
-            let port = |a: &Int32Array| if a.is_valid(i) { u16::try_from(a.value(i)).unwrap_or(0) } else { 0 };
-            Some(flowtrail_schema::community_id_v1(0, src, dst, proto, port(&sp), port(&dp)))
+            let port = |a: &Int32Array| {
+                if a.is_valid(i) {
+                    u16::try_from(a.value(i)).unwrap_or(0)
+                } else {
+                    0
+                }
+            };
+            Some(flowtrail_schema::community_id_v1(
+                0,
+                src,
+                dst,
+                proto,
+                port(&sp),
+                port(&dp),
+            ))
         })
         .collect();
     Ok(ColumnarValue::Array(Arc::new(out)))
@@ -181,7 +221,13 @@ pub fn register_all(ctx: &SessionContext) {
     ));
     ctx.register_udf(create_udf(
         "community_id",
-        vec![DataType::Utf8, DataType::Utf8, DataType::Int32, DataType::Int32, DataType::Int32],
+        vec![
+            DataType::Utf8,
+            DataType::Utf8,
+            DataType::Int32,
+            DataType::Int32,
+            DataType::Int32,
+        ],
         DataType::Utf8,
         Volatility::Immutable,
         Arc::new(community_id),
@@ -201,7 +247,9 @@ mod tests {
         let v6 = Net::parse("2001:db8::/32").expect("net");
         assert!(v6.contains("2001:db8:1::5".parse().expect("ip")));
         assert!(!v6.contains("2001:db9::5".parse().expect("ip")));
-        assert!(Net::parse("0.0.0.0/0").expect("net").contains("8.8.8.8".parse().expect("ip")));
+        assert!(Net::parse("0.0.0.0/0")
+            .expect("net")
+            .contains("8.8.8.8".parse().expect("ip")));
         assert!(Net::parse("10.0.0.0/33").is_none());
         assert!(Net::parse("nope/8").is_none());
     }

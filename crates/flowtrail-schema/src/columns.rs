@@ -37,7 +37,12 @@ pub struct Column {
 }
 
 const fn col(name: &'static str, ty: ColumnType, ocsf: &'static str, doc: &'static str) -> Column {
-    Column { name, ty, ocsf, doc }
+    Column {
+        name,
+        ty,
+        ocsf,
+        doc,
+    }
 }
 
 use ColumnType::*;

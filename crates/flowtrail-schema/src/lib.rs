@@ -53,7 +53,10 @@ mod tests {
     /// `flowtrail schema --markdown > docs/reference/schema.md`.
     #[test]
     fn schema_reference_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/reference/schema.md");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/reference/schema.md"
+        );
         let on_disk = std::fs::read_to_string(path).unwrap_or_default();
         assert!(
             on_disk == super::schema_markdown(),
@@ -67,7 +70,13 @@ mod tests {
             let mut seen = std::collections::HashSet::new();
             for c in cols {
                 assert!(seen.insert(c.name), "duplicate column {}", c.name);
-                assert!(c.name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'), "{}", c.name);
+                assert!(
+                    c.name
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                    "{}",
+                    c.name
+                );
                 assert!(!c.doc.is_empty());
             }
         }

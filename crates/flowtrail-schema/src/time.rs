@@ -57,6 +57,9 @@ mod tests {
             assert_eq!(days_from_civil(y, m, dd), d);
         }
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_rfc3339(1_542_110_435_389_926), "2018-11-13T12:00:35.389926Z");
+        assert_eq!(
+            format_rfc3339(1_542_110_435_389_926),
+            "2018-11-13T12:00:35.389926Z"
+        );
     }
 }

@@ -24,7 +24,13 @@ fn data_type(t: ColumnType) -> DataType {
 fn schema_of(cols: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(
         cols.iter()
-            .map(|c| Field::new(c.name, data_type(c.ty), c.name != "time" && c.name != "source_format"))
+            .map(|c| {
+                Field::new(
+                    c.name,
+                    data_type(c.ty),
+                    c.name != "time" && c.name != "source_format",
+                )
+            })
             .collect::<Vec<_>>(),
     ))
 }
@@ -193,13 +199,15 @@ impl FlowBatchBuilder {
         self.end_time.append_option(r.end_time);
         self.source_format.append_value(source_format);
         self.origin.append_value(origin);
-        self.origin_line.append_value(r.origin_line.min(i64::MAX as u64) as i64);
+        self.origin_line
+            .append_value(r.origin_line.min(i64::MAX as u64) as i64);
         opt_ip(&mut self.src_ip, &r.src_ip, &mut self.scratch);
         self.src_port.append_option(r.src_port.map(i32::from));
         opt_ip(&mut self.dst_ip, &r.dst_ip, &mut self.scratch);
         self.dst_port.append_option(r.dst_port.map(i32::from));
         self.protocol.append_option(r.protocol.map(i32::from));
-        self.protocol_name.append_option(r.protocol.and_then(protocol_name));
+        self.protocol_name
+            .append_option(r.protocol.and_then(protocol_name));
         opt_u64(&mut self.bytes_out, r.bytes_out);
         opt_u64(&mut self.bytes_in, r.bytes_in);
         opt_u64(&mut self.packets_out, r.packets_out);
@@ -290,8 +298,22 @@ impl Default for HttpBatchBuilder {
 
 /// Text columns of `http`, in the order `HttpBatchBuilder::texts` holds them.
 const HTTP_TEXTS: &[&str] = &[
-    "source_format", "origin", "user", "device", "method", "url", "scheme", "host", "domain",
-    "path", "query", "user_agent", "referrer", "content_type", "action", "extra",
+    "source_format",
+    "origin",
+    "user",
+    "device",
+    "method",
+    "url",
+    "scheme",
+    "host",
+    "domain",
+    "path",
+    "query",
+    "user_agent",
+    "referrer",
+    "content_type",
+    "action",
+    "extra",
 ];
 
 impl HttpBatchBuilder {
@@ -326,7 +348,8 @@ impl HttpBatchBuilder {
     /// Appends one row.
     pub fn push(&mut self, r: &HttpRecord<'_>, source_format: &str, origin: &str) {
         self.time.append_value(r.time);
-        self.origin_line.append_value(r.origin_line.min(i64::MAX as u64) as i64);
+        self.origin_line
+            .append_value(r.origin_line.min(i64::MAX as u64) as i64);
         opt_ip(&mut self.client_ip, &r.client_ip, &mut self.scratch);
         opt_ip(&mut self.server_ip, &r.server_ip, &mut self.scratch);
         self.server_port.append_option(r.server_port.map(i32::from));
@@ -379,17 +402,22 @@ impl HttpBatchBuilder {
                 "bytes_out" => Arc::new(self.bytes_out.finish()),
                 "duration_ms" => Arc::new(self.duration_ms.finish()),
                 name => {
-                    let i = HTTP_TEXTS.iter().position(|t| *t == name).unwrap_or_else(|| {
-                        unreachable!("http column {name} has no builder")
-                    });
-                    std::mem::replace(&mut texts[i], Arc::new(arrow::array::StringArray::from(Vec::<Option<&str>>::new())))
+                    let i = HTTP_TEXTS
+                        .iter()
+                        .position(|t| *t == name)
+                        .unwrap_or_else(|| unreachable!("http column {name} has no builder"));
+                    std::mem::replace(
+                        &mut texts[i],
+                        Arc::new(arrow::array::StringArray::from(Vec::<Option<&str>>::new())),
+                    )
                 }
             };
             cols.push(a);
         }
         self.rows = 0;
-        RecordBatch::try_new(schema, cols)
-            .unwrap_or_else(|e| unreachable!("http batch columns out of step with HTTP_COLUMNS: {e}"))
+        RecordBatch::try_new(schema, cols).unwrap_or_else(|e| {
+            unreachable!("http batch columns out of step with HTTP_COLUMNS: {e}")
+        })
     }
 }
 
@@ -424,7 +452,15 @@ mod tests {
     #[test]
     fn http_batch_matches_catalogue() {
         let mut b = HttpBatchBuilder::new();
-        b.push(&HttpRecord { time: 5, method: Some("GET".into()), ..Default::default() }, "nginx", "x");
+        b.push(
+            &HttpRecord {
+                time: 5,
+                method: Some("GET".into()),
+                ..Default::default()
+            },
+            "nginx",
+            "x",
+        );
         let batch = b.finish();
         assert_eq!(batch.num_columns(), HTTP_COLUMNS.len());
         assert_eq!(batch.num_rows(), 1);

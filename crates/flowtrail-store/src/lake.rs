@@ -19,15 +19,24 @@ use crate::manifest::{Commit, CommittedFile, InputEntry, InputKey};
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: writing Parquet: {source}")]
-    Parquet { path: PathBuf, source: parquet::errors::ParquetError },
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
     #[error("{path}: another flowtrail ingest holds this lake's lock; wait for it or stop it")]
     Locked { path: PathBuf },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
-    move |source| LakeError::Io { path: path.to_path_buf(), source }
+    move |source| LakeError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// A normalized table of the lake.
@@ -57,7 +66,9 @@ pub struct Partition {
 impl Partition {
     /// Returns the partition holding a row whose `time` is `micros`.
     pub fn of_micros(micros: i64) -> Partition {
-        Partition { epoch_hour: micros.div_euclid(3_600_000_000) }
+        Partition {
+            epoch_hour: micros.div_euclid(3_600_000_000),
+        }
     }
 
     /// Returns the relative folder, `date=YYYY-MM-DD/hour=HH`.
@@ -149,7 +160,11 @@ impl Lake {
             .map_err(io(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(LakeError::Locked { path: root.to_path_buf() }),
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(LakeError::Locked {
+                    path: root.to_path_buf(),
+                })
+            }
             Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
         let jpath = root.join("_manifest/journal.jsonl");
@@ -227,7 +242,9 @@ impl Lake {
 
     /// Returns a path for this run's dead-letter file.
     pub fn deadletter_path(&self) -> PathBuf {
-        self.root.join("_deadletter").join(format!("{}.ndjson", self.run_id))
+        self.root
+            .join("_deadletter")
+            .join(format!("{}.ndjson", self.run_id))
     }
 
     /// Writes `batches` (all of one partition) as one Parquet file in `_staging`.
@@ -248,20 +265,33 @@ impl Lake {
             Some(b) => b.schema(),
             None => crate::flow_schema(),
         };
-        let perr = |source| LakeError::Parquet { path: path.clone(), source };
-        let mut w = ArrowWriter::try_new(file, schema, Some((*self.props).clone())).map_err(perr)?;
+        let perr = |source| LakeError::Parquet {
+            path: path.clone(),
+            source,
+        };
+        let mut w =
+            ArrowWriter::try_new(file, schema, Some((*self.props).clone())).map_err(perr)?;
         let mut rows = 0u64;
         for b in batches {
             rows += b.num_rows() as u64;
-            w.write(b).map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
+            w.write(b).map_err(|source| LakeError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
         }
-        let file = w
-            .into_inner()
-            .map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
+        let file = w.into_inner().map_err(|source| LakeError::Parquet {
+            path: path.clone(),
+            source,
+        })?;
         file.sync_all().map_err(io(&path))?;
         let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(StagedFile {
-            file: CommittedFile { path: final_rel, staged: staged_rel, rows, bytes },
+            file: CommittedFile {
+                path: final_rel,
+                staged: staged_rel,
+                rows,
+                bytes,
+            },
         })
     }
 
@@ -359,7 +389,15 @@ mod tests {
     fn batch(n: usize) -> RecordBatch {
         let mut b = FlowBatchBuilder::new();
         for i in 0..n {
-            b.push(&FlowRecord { time: 3_600_000_000 * 5 + i as i64, ..Default::default() }, "t", "o", None);
+            b.push(
+                &FlowRecord {
+                    time: 3_600_000_000 * 5 + i as i64,
+                    ..Default::default()
+                },
+                "t",
+                "o",
+                None,
+            );
         }
         b.finish()
     }
@@ -367,26 +405,41 @@ mod tests {
     #[test]
     fn partition_dir() {
         assert_eq!(Partition::of_micros(0).dir(), "date=1970-01-01/hour=00");
-        assert_eq!(Partition::of_micros(1_542_110_435_389_926).dir(), "date=2018-11-13/hour=12");
+        assert_eq!(
+            Partition::of_micros(1_542_110_435_389_926).dir(),
+            "date=2018-11-13/hour=12"
+        );
     }
 
     #[test]
     fn commit_makes_files_visible_and_recovery_cleans_staging() {
         let root = tmp("commit");
-        let key = InputKey { origin: "/x".into(), size: 1, mtime_ns: 2 };
+        let key = InputKey {
+            origin: "/x".into(),
+            size: 1,
+            mtime_ns: 2,
+        };
         {
             let lake = Lake::open(&root).expect("open");
             // Second opener is refused while the first holds the lock.
             assert!(matches!(Lake::open(&root), Err(LakeError::Locked { .. })));
             let p = Partition::of_micros(3_600_000_000 * 5);
-            let f = lake.stage(Table::Flows, p, "t", &[batch(10)]).expect("stage");
+            let f = lake
+                .stage(Table::Flows, p, "t", &[batch(10)])
+                .expect("stage");
             assert!(root.join(&f.file.staged).exists());
             assert!(!root.join(&f.file.path).exists());
-            let entry = InputEntry { key: Some(key.clone()), read: 10, stored: 10, ..Default::default() };
+            let entry = InputEntry {
+                key: Some(key.clone()),
+                read: 10,
+                stored: 10,
+                ..Default::default()
+            };
             lake.commit(vec![entry], vec![f.clone()]).expect("commit");
             assert!(root.join(&f.file.path).exists());
             // An uncommitted staged file, as a killed ingest leaves it.
-            lake.stage(Table::Flows, p, "t", &[batch(3)]).expect("stage");
+            lake.stage(Table::Flows, p, "t", &[batch(3)])
+                .expect("stage");
         }
         let lake = Lake::open(&root).expect("reopen");
         assert_eq!(lake.recovered, (0, 1));
@@ -400,11 +453,21 @@ mod tests {
         let rel;
         {
             let lake = Lake::open(&root).expect("open");
-            let f = lake.stage(Table::Flows, Partition::of_micros(0), "t", &[batch(2)]).expect("stage");
+            let f = lake
+                .stage(Table::Flows, Partition::of_micros(0), "t", &[batch(2)])
+                .expect("stage");
             rel = f.file.path.clone();
             // Simulate a crash after the journal line and before the rename.
-            let commit = Commit { id: "c".into(), at: "now".into(), inputs: vec![], files: vec![f.file] };
-            let mut j = OpenOptions::new().append(true).open(root.join("_manifest/journal.jsonl")).expect("j");
+            let commit = Commit {
+                id: "c".into(),
+                at: "now".into(),
+                inputs: vec![],
+                files: vec![f.file],
+            };
+            let mut j = OpenOptions::new()
+                .append(true)
+                .open(root.join("_manifest/journal.jsonl"))
+                .expect("j");
             writeln!(j, "{}", serde_json::to_string(&commit).expect("json")).expect("write");
             writeln!(j, "{{\"id\": \"torn").expect("write");
         }

@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "flowtrail", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// The lake folder (created on first ingest).
-    #[arg(long, global = true, env = "FLOWTRAIL_LAKE", default_value = "flowtrail-lake")]
+    #[arg(
+        long,
+        global = true,
+        env = "FLOWTRAIL_LAKE",
+        default_value = "flowtrail-lake"
+    )]
     pub lake: PathBuf,
     #[command(subcommand)]
     pub command: Command,

@@ -12,7 +12,10 @@ pub enum InputSpec {
     File(PathBuf),
     Stdin,
     /// An argument that names nothing readable: kept so it is reported, not silently dropped.
-    Missing { arg: String, reason: String },
+    Missing {
+        arg: String,
+        reason: String,
+    },
 }
 
 impl InputSpec {
@@ -27,7 +30,9 @@ impl InputSpec {
 
     /// Returns the manifest key (canonical path, size, mtime) of a file input.
     pub fn key(&self) -> Option<InputKey> {
-        let InputSpec::File(p) = self else { return None };
+        let InputSpec::File(p) = self else {
+            return None;
+        };
         let meta = std::fs::metadata(p).ok()?;
         let canon = p.canonicalize().unwrap_or_else(|_| p.clone());
         let mtime_ns = meta
@@ -36,7 +41,11 @@ impl InputSpec {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
-        Some(InputKey { origin: canon.display().to_string(), size: meta.len(), mtime_ns })
+        Some(InputKey {
+            origin: canon.display().to_string(),
+            size: meta.len(),
+            mtime_ns,
+        })
     }
 
     /// Returns the size in bytes (0 for stdin and missing inputs).
@@ -49,10 +58,16 @@ impl InputSpec {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for p in entries {
-        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
@@ -82,7 +97,10 @@ pub fn expand(sources: &[String]) -> Vec<InputSpec> {
                     reason: "folder holds no files".into(),
                 }),
                 Ok(()) => out.extend(files.into_iter().map(InputSpec::File)),
-                Err(e) => out.push(InputSpec::Missing { arg: s.clone(), reason: e.to_string() }),
+                Err(e) => out.push(InputSpec::Missing {
+                    arg: s.clone(),
+                    reason: e.to_string(),
+                }),
             }
         } else if p.is_file() {
             out.push(InputSpec::File(p));
@@ -92,18 +110,27 @@ pub fn expand(sources: &[String]) -> Vec<InputSpec> {
                     let mut files: Vec<PathBuf> = paths.flatten().filter(|p| p.is_file()).collect();
                     files.sort();
                     if files.is_empty() {
-                        out.push(InputSpec::Missing { arg: s.clone(), reason: "pattern matches no file".into() });
+                        out.push(InputSpec::Missing {
+                            arg: s.clone(),
+                            reason: "pattern matches no file".into(),
+                        });
                     }
                     out.extend(files.into_iter().map(InputSpec::File));
                 }
-                Err(e) => out.push(InputSpec::Missing { arg: s.clone(), reason: format!("bad pattern: {e}") }),
+                Err(e) => out.push(InputSpec::Missing {
+                    arg: s.clone(),
+                    reason: format!("bad pattern: {e}"),
+                }),
             }
         } else {
             let reason = match std::fs::metadata(&p) {
                 Err(e) => e.to_string(),
                 Ok(_) => "not a regular file or folder".into(),
             };
-            out.push(InputSpec::Missing { arg: s.clone(), reason });
+            out.push(InputSpec::Missing {
+                arg: s.clone(),
+                reason,
+            });
         }
     }
     out
@@ -126,7 +153,8 @@ impl Container {
             Container::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Container::Zstd
-        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|c| (b'1'..=b'9').contains(c)) {
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|c| (b'1'..=b'9').contains(c))
+        {
             Container::Bzip2
         } else if head.starts_with(b"PAR1") {
             Container::Parquet
@@ -155,7 +183,10 @@ pub fn open(spec: &InputSpec) -> Result<Payload, String> {
         InputSpec::Missing { reason, .. } => Err(reason.clone()),
         InputSpec::Stdin => {
             let mut r = BufReader::with_capacity(1 << 16, std::io::stdin());
-            let head = r.fill_buf().map_err(|e| format!("reading stdin: {e}"))?.to_vec();
+            let head = r
+                .fill_buf()
+                .map_err(|e| format!("reading stdin: {e}"))?
+                .to_vec();
             stream(Container::sniff(&head), Box::new(r))
         }
         InputSpec::File(p) => {
@@ -191,13 +222,21 @@ fn stream(c: Container, r: Box<dyn BufRead + Send>) -> Result<Payload, String> {
     let cap = 1 << 16;
     Ok(Payload::Stream(match c {
         Container::Plain => r,
-        Container::Gzip => Box::new(BufReader::with_capacity(cap, flate2::bufread::MultiGzDecoder::new(r))),
+        Container::Gzip => Box::new(BufReader::with_capacity(
+            cap,
+            flate2::bufread::MultiGzDecoder::new(r),
+        )),
         Container::Zstd => Box::new(BufReader::with_capacity(
             cap,
             zstd::stream::read::Decoder::with_buffer(r).map_err(|e| format!("zstd: {e}"))?,
         )),
-        Container::Bzip2 => Box::new(BufReader::with_capacity(cap, bzip2::bufread::MultiBzDecoder::new(r))),
-        Container::Parquet => return Err("Parquet cannot be read from a stream; pass the file".into()),
+        Container::Bzip2 => Box::new(BufReader::with_capacity(
+            cap,
+            bzip2::bufread::MultiBzDecoder::new(r),
+        )),
+        Container::Parquet => {
+            return Err("Parquet cannot be read from a stream; pass the file".into())
+        }
     }))
 }
 
@@ -279,7 +318,11 @@ impl<R: BufRead> CappedLines<R> {
             buf.pop();
         }
         let line = std::mem::take(buf);
-        Ok(Some(if too_long { Line::TooLong(line) } else { Line::Ok(line) }))
+        Ok(Some(if too_long {
+            Line::TooLong(line)
+        } else {
+            Line::Ok(line)
+        }))
     }
 }
 
@@ -321,7 +364,9 @@ mod tests {
         two.extend_from_slice(&one);
         // Two members: libdeflate declines, the stream reads both.
         assert!(inflate_whole(&two).is_none_or(|v| v == b"hello\n"));
-        let Payload::Stream(mut r) = stream(Container::Gzip, Box::new(std::io::Cursor::new(two))).expect("s") else {
+        let Payload::Stream(mut r) =
+            stream(Container::Gzip, Box::new(std::io::Cursor::new(two))).expect("s")
+        else {
             panic!("stream expected")
         };
         let mut s = String::new();

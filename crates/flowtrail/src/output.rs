@@ -28,13 +28,16 @@ pub fn write(batches: &[RecordBatch], fmt: OutputFormat) -> anyhow::Result<()> {
             if rows == 0 {
                 writeln!(out, "(no rows)")?;
             } else {
-                let t = arrow::util::pretty::pretty_format_batches(batches).context("formatting table")?;
+                let t = arrow::util::pretty::pretty_format_batches(batches)
+                    .context("formatting table")?;
                 writeln!(out, "{t}")?;
                 writeln!(out, "({rows} row{})", if rows == 1 { "" } else { "s" })?;
             }
         }
         OutputFormat::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut out);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut out);
             if batches.is_empty() {
                 return Ok(());
             }

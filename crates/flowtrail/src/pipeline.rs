@@ -18,7 +18,9 @@ use arrow::array::{Array, RecordBatch};
 use flowtrail_formats::{by_name, sniff, DecodeContext, Format, Framing};
 use flowtrail_query::udf::{Net, DEFAULT_INTERNAL};
 use flowtrail_schema::{Direction, FlowRecord, HttpRecord, RecordSink};
-use flowtrail_store::{FlowBatchBuilder, HttpBatchBuilder, InputEntry, Lake, Partition, StagedFile, Table};
+use flowtrail_store::{
+    FlowBatchBuilder, HttpBatchBuilder, InputEntry, Lake, Partition, StagedFile, Table,
+};
 
 use crate::input::{self, CappedLines, InputSpec, Line, Payload};
 
@@ -41,7 +43,10 @@ pub struct Options {
 impl Options {
     /// Returns the default internal networks (RFC 1918, RFC 6598, ULA, link-local, loopback).
     pub fn default_internal() -> Vec<Net> {
-        DEFAULT_INTERNAL.iter().filter_map(|s| Net::parse(s)).collect()
+        DEFAULT_INTERNAL
+            .iter()
+            .filter_map(|s| Net::parse(s))
+            .collect()
     }
 }
 
@@ -78,7 +83,10 @@ impl DeadLetter {
             match File::create(&self.path) {
                 Ok(f) => *g = Some(BufWriter::new(f)),
                 Err(e) => {
-                    eprintln!("flowtrail: error: {}: cannot write dead-letter file: {e}", self.path.display());
+                    eprintln!(
+                        "flowtrail: error: {}: cannot write dead-letter file: {e}",
+                        self.path.display()
+                    );
                     return;
                 }
             }
@@ -128,7 +136,8 @@ impl InputSink<'_, '_> {
         if r.direction.is_some() {
             return r.direction;
         }
-        let internal = |ip: Option<IpAddr>| ip.map(|ip| self.w.opts.internal.iter().any(|n| n.contains(ip)));
+        let internal =
+            |ip: Option<IpAddr>| ip.map(|ip| self.w.opts.internal.iter().any(|n| n.contains(ip)));
         match (internal(r.src_ip)?, internal(r.dst_ip)?) {
             (true, true) => Some(Direction::Internal),
             (true, false) => Some(Direction::Outbound),
@@ -154,7 +163,11 @@ impl RecordSink for InputSink<'_, '_> {
     fn flow(&mut self, r: &FlowRecord<'_>) {
         let dir = self.direction(r);
         let key = (0u8, Partition::of_micros(r.time));
-        let b = self.w.buffers.entry(key).or_insert_with(|| Builder::Flow(FlowBatchBuilder::new()));
+        let b = self
+            .w
+            .buffers
+            .entry(key)
+            .or_insert_with(|| Builder::Flow(FlowBatchBuilder::new()));
         if let Builder::Flow(b) = b {
             b.push(r, self.format, &self.entry.origin, dir);
         }
@@ -163,7 +176,11 @@ impl RecordSink for InputSink<'_, '_> {
 
     fn http(&mut self, r: &HttpRecord<'_>) {
         let key = (1u8, Partition::of_micros(r.time));
-        let b = self.w.buffers.entry(key).or_insert_with(|| Builder::Http(HttpBatchBuilder::new()));
+        let b = self
+            .w
+            .buffers
+            .entry(key)
+            .or_insert_with(|| Builder::Http(HttpBatchBuilder::new()));
         if let Builder::Http(b) = b {
             b.push(r, self.format, &self.entry.origin);
         }
@@ -178,7 +195,9 @@ impl RecordSink for InputSink<'_, '_> {
     fn reject(&mut self, line: u64, reason: &str, raw: &[u8]) {
         self.entry.read += 1;
         self.entry.rejected += 1;
-        self.w.dead.write(&self.entry.origin, self.format, line, reason, raw);
+        self.w
+            .dead
+            .write(&self.entry.origin, self.format, line, reason, raw);
     }
 }
 
@@ -205,8 +224,13 @@ impl Worker<'_> {
         self.stage_all()?;
         let files = std::mem::take(&mut self.staged);
         let inputs = std::mem::take(&mut self.done);
-        let (n, bytes) = (files.len() as u64, files.iter().map(|f| f.file.bytes).sum::<u64>());
-        self.lake.commit(inputs.clone(), files).map_err(|e| e.to_string())?;
+        let (n, bytes) = (
+            files.len() as u64,
+            files.iter().map(|f| f.file.bytes).sum::<u64>(),
+        );
+        self.lake
+            .commit(inputs.clone(), files)
+            .map_err(|e| e.to_string())?;
         if let Ok(mut r) = report.lock() {
             r.files_written += n;
             r.bytes_written += bytes;
@@ -218,10 +242,19 @@ impl Worker<'_> {
     /// Decodes one input into the buffers; returns its accounting entry.
     fn ingest(&mut self, spec: &InputSpec) -> InputEntry {
         let origin = spec.origin();
-        let base = InputEntry { key: spec.key(), origin: origin.clone(), ..Default::default() };
+        let base = InputEntry {
+            key: spec.key(),
+            origin: origin.clone(),
+            ..Default::default()
+        };
         let payload = match input::open(spec) {
             Ok(p) => p,
-            Err(e) => return InputEntry { error: Some(e), ..base },
+            Err(e) => {
+                return InputEntry {
+                    error: Some(e),
+                    ..base
+                }
+            }
         };
         let ctx = DecodeContext {
             origin: origin.clone(),
@@ -232,9 +265,19 @@ impl Worker<'_> {
         match payload {
             Payload::Memory(buf) => {
                 let Some(format) = self.pick_format(&buf, &origin) else {
-                    return InputEntry { error: Some(unknown_format(&buf)), ..base };
+                    return InputEntry {
+                        error: Some(unknown_format(&buf)),
+                        ..base
+                    };
                 };
-                let mut sink = InputSink { w: self, entry: InputEntry { format: format.name().into(), ..base }, format: format.name() };
+                let mut sink = InputSink {
+                    w: self,
+                    entry: InputEntry {
+                        format: format.name().into(),
+                        ..base
+                    },
+                    format: format.name(),
+                };
                 let mut dec = format.decoder(&ctx);
                 match format.framing() {
                     Framing::Lines => {
@@ -242,9 +285,8 @@ impl Worker<'_> {
                         let mut start = 0usize;
                         // memchr finds line ends several bytes at a time; a final line without
                         // a newline still counts, an empty tail after the last newline does not.
-                        let ends = memchr::memchr_iter(b'\n', &buf).chain(
-                            (buf.last().is_some_and(|b| *b != b'\n')).then_some(buf.len()),
-                        );
+                        let ends = memchr::memchr_iter(b'\n', &buf)
+                            .chain((buf.last().is_some_and(|b| *b != b'\n')).then_some(buf.len()));
                         for end in ends {
                             let line = &buf[start..end];
                             start = end + 1;
@@ -259,7 +301,13 @@ impl Worker<'_> {
                     }
                     Framing::Document => {
                         if buf.len() as u64 > sink.w.opts.max_document_bytes {
-                            return InputEntry { error: Some(too_big(buf.len() as u64, sink.w.opts.max_document_bytes)), ..sink.entry };
+                            return InputEntry {
+                                error: Some(too_big(
+                                    buf.len() as u64,
+                                    sink.w.opts.max_document_bytes,
+                                )),
+                                ..sink.entry
+                            };
                         }
                         dec.decode(&buf, 1, &mut sink);
                     }
@@ -270,12 +318,27 @@ impl Worker<'_> {
             Payload::Stream(mut r) => {
                 let head = match r.fill_buf_owned() {
                     Ok(h) => h,
-                    Err(e) => return InputEntry { error: Some(format!("reading: {e}")), ..base },
+                    Err(e) => {
+                        return InputEntry {
+                            error: Some(format!("reading: {e}")),
+                            ..base
+                        }
+                    }
                 };
                 let Some(format) = self.pick_format(&head, &origin) else {
-                    return InputEntry { error: Some(unknown_format(&head)), ..base };
+                    return InputEntry {
+                        error: Some(unknown_format(&head)),
+                        ..base
+                    };
                 };
-                let mut sink = InputSink { w: self, entry: InputEntry { format: format.name().into(), ..base }, format: format.name() };
+                let mut sink = InputSink {
+                    w: self,
+                    entry: InputEntry {
+                        format: format.name().into(),
+                        ..base
+                    },
+                    format: format.name(),
+                };
                 let mut dec = format.decoder(&ctx);
                 match format.framing() {
                     Framing::Lines => {
@@ -295,7 +358,8 @@ impl Worker<'_> {
                                 }
                                 Ok(None) => break,
                                 Err(e) => {
-                                    sink.entry.error = Some(format!("read error after line {n}: {e}"));
+                                    sink.entry.error =
+                                        Some(format!("read error after line {n}: {e}"));
                                     break;
                                 }
                             }
@@ -304,14 +368,21 @@ impl Worker<'_> {
                     Framing::Document => {
                         let cap = sink.w.opts.max_document_bytes;
                         let mut doc = Vec::new();
-                        let res = std::io::Read::read_to_end(&mut std::io::Read::take(r, cap + 1), &mut doc);
+                        let res = std::io::Read::read_to_end(
+                            &mut std::io::Read::take(r, cap + 1),
+                            &mut doc,
+                        );
                         if let Err(e) = res {
-                            sink.entry.error = Some(format!("read error after {} bytes: {e}", doc.len()));
+                            sink.entry.error =
+                                Some(format!("read error after {} bytes: {e}", doc.len()));
                             // A damaged document (truncated gzip, cut blob) cannot be parsed.
                             return sink.entry;
                         }
                         if doc.len() as u64 > cap {
-                            return InputEntry { error: Some(too_big(doc.len() as u64, cap)), ..sink.entry };
+                            return InputEntry {
+                                error: Some(too_big(doc.len() as u64, cap)),
+                                ..sink.entry
+                            };
                         }
                         dec.decode(&doc, 1, &mut sink);
                     }
@@ -320,7 +391,14 @@ impl Worker<'_> {
                 sink.entry
             }
             Payload::Parquet(bytes) => {
-                let mut sink = InputSink { w: self, entry: InputEntry { format: "aws_vpc".into(), ..base }, format: "aws_vpc" };
+                let mut sink = InputSink {
+                    w: self,
+                    entry: InputEntry {
+                        format: "aws_vpc".into(),
+                        ..base
+                    },
+                    format: "aws_vpc",
+                };
                 if let Err(e) = decode_aws_parquet(bytes, &ctx, &mut sink) {
                     sink.entry.error = Some(e);
                 }
@@ -330,12 +408,17 @@ impl Worker<'_> {
     }
 
     fn pick_format(&self, head: &[u8], origin: &str) -> Option<&'static dyn Format> {
-        self.opts.format.or_else(|| sniff(&head[..head.len().min(64 << 10)], origin))
+        self.opts
+            .format
+            .or_else(|| sniff(&head[..head.len().min(64 << 10)], origin))
     }
 }
 
 fn too_big(n: u64, cap: u64) -> String {
-    format!("document of {n} bytes or more is larger than --max-document-mib ({} MiB)", cap >> 20)
+    format!(
+        "document of {n} bytes or more is larger than --max-document-mib ({} MiB)",
+        cap >> 20
+    )
 }
 
 fn unknown_format(head: &[u8]) -> String {
@@ -355,14 +438,26 @@ impl FillOwned for Box<dyn std::io::BufRead + Send> {
 }
 
 /// Decodes AWS's Parquet delivery: column names are the text field names with underscores.
-fn decode_aws_parquet(bytes: Vec<u8>, ctx: &DecodeContext, sink: &mut dyn RecordSink) -> Result<(), String> {
+fn decode_aws_parquet(
+    bytes: Vec<u8>,
+    ctx: &DecodeContext,
+    sink: &mut dyn RecordSink,
+) -> Result<(), String> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
         .map_err(|e| format!("not a readable Parquet file: {e}"))?;
-    let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().replace('_', "-")).collect();
+    let names: Vec<String> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().replace('_', "-"))
+        .collect();
     let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     let mut dec = flowtrail_formats::flow::aws_vpc::decoder_for_fields(&refs, ctx);
-    let reader = builder.with_batch_size(8192).build().map_err(|e| e.to_string())?;
+    let reader = builder
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut line = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| format!("Parquet read error after row {line}: {e}"))?;
@@ -397,7 +492,11 @@ pub fn run(
     force: bool,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Report {
-    let dead = DeadLetter { path: lake.deadletter_path(), file: Mutex::new(None), used: AtomicBool::new(false) };
+    let dead = DeadLetter {
+        path: lake.deadletter_path(),
+        file: Mutex::new(None),
+        used: AtomicBool::new(false),
+    };
     let report = Mutex::new(Report::default());
     let (tx, rx) = crossbeam_channel::unbounded::<InputSpec>();
     let mut seen: HashMap<String, ()> = HashMap::new();
@@ -449,7 +548,9 @@ pub fn run(
                     }
                     let res = match w.error.take() {
                         Some(e) => Err(e),
-                        None if w.buffered >= opts.flush_rows || !w.staged.is_empty() => w.commit(report),
+                        None if w.buffered >= opts.flush_rows || !w.staged.is_empty() => {
+                            w.commit(report)
+                        }
                         None => Ok(()),
                     };
                     if let Err(e) = res {
@@ -480,8 +581,13 @@ pub fn run(
 /// Resolves `--format`.
 pub fn format_by_name(name: &str) -> anyhow::Result<&'static dyn Format> {
     by_name(name).ok_or_else(|| {
-        let names: Vec<&str> = flowtrail_formats::FORMATS.iter().map(|f| f.name()).collect();
-        anyhow::anyhow!("unknown format `{name}`; known formats: {}", names.join(", "))
+        let names: Vec<&str> = flowtrail_formats::FORMATS
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        anyhow::anyhow!(
+            "unknown format `{name}`; known formats: {}",
+            names.join(", ")
+        )
     })
 }
-

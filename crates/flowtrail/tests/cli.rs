@@ -49,12 +49,21 @@ fn gz(data: &[u8]) -> Vec<u8> {
 }
 
 fn run(args: &[&str], lake: &Path) -> Output {
-    bin().arg("--lake").arg(lake).args(args).output().expect("run flowtrail")
+    bin()
+        .arg("--lake")
+        .arg(lake)
+        .args(args)
+        .output()
+        .expect("run flowtrail")
 }
 
 fn summary(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("summary JSON: {e}\nstdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "summary JSON: {e}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
@@ -63,7 +72,11 @@ fn query_json(lake: &Path, args: &[&str]) -> Vec<serde_json::Value> {
     a.extend_from_slice(args);
     a.extend_from_slice(&["-o", "json"]);
     let out = run(&a, lake);
-    assert!(out.status.success(), "query failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "query failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("json array")
 }
 
@@ -84,23 +97,40 @@ fn ingest_accounts_for_every_record_and_queries_work() {
     let bad = format!("{HEADER}\n2 1 eni-1 10.0.0.1 10.0.0.2 99999 22 6 1 1 1418530010 1418530070 ACCEPT OK\n2 1 eni-1 10.0.0.1 10.0.0.2 1 22 6 1 1 1418530010 1418530070 ACCEPT OK\n");
     write(&logs.join("bad.log"), bad.as_bytes());
     let lake = t.0.join("lake");
-    let out = run(&["ingest", logs.to_str().expect("utf8"), "--summary", "json"], &lake);
+    let out = run(
+        &["ingest", logs.to_str().expect("utf8"), "--summary", "json"],
+        &lake,
+    );
     // One record rejected: exit code 3.
-    assert_eq!(out.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = summary(&out);
     let total = &s["total"];
     assert_eq!(total["read"], 11, "{s}");
     assert_eq!(total["stored"], 9);
     assert_eq!(total["rejected"], 1);
-    let skipped: u64 = total["skipped"].as_object().expect("map").values().map(|v| v.as_u64().expect("n")).sum();
+    let skipped: u64 = total["skipped"]
+        .as_object()
+        .expect("map")
+        .values()
+        .map(|v| v.as_u64().expect("n"))
+        .sum();
     assert_eq!(skipped, 1);
     // The rejected record is in the dead-letter file with origin, line and reason.
     let dl = s["deadletter"].as_str().expect("deadletter path");
     let dead = std::fs::read_to_string(dl).expect("read deadletter");
-    let rec: serde_json::Value = serde_json::from_str(dead.lines().next().expect("a line")).expect("json");
+    let rec: serde_json::Value =
+        serde_json::from_str(dead.lines().next().expect("a line")).expect("json");
     assert!(rec["origin"].as_str().expect("origin").ends_with("bad.log"));
     assert_eq!(rec["line"], 2);
-    assert!(rec["reason"].as_str().expect("reason").contains("99999"), "{rec}");
+    assert!(
+        rec["reason"].as_str().expect("reason").contains("99999"),
+        "{rec}"
+    );
 
     // Partitions by date and hour.
     assert!(lake.join("flows/date=2014-12-14/hour=04").is_dir());
@@ -118,27 +148,57 @@ fn ingest_accounts_for_every_record_and_queries_work() {
     assert_eq!(rows[0]["account"], "123456789010");
     assert_eq!(rows[0]["region"], "us-east-1");
     // CIDR, port and byte thresholds.
-    assert_eq!(query_json(&lake, &["src 172.31.0.0/16 and bytes > 1MB"]).len(), 1);
-    assert_eq!(query_json(&lake, &["denied", "and", "dport", "22"]).len(), 1);
+    assert_eq!(
+        query_json(&lake, &["src 172.31.0.0/16 and bytes > 1MB"]).len(),
+        1
+    );
+    assert_eq!(
+        query_json(&lake, &["denied", "and", "dport", "22"]).len(),
+        1
+    );
     // Azure: B/C/E deltas sum to the flow total.
     let rows = query_json(&lake, &["--sql", "SELECT sum(bytes_out) + sum(bytes_in) AS b FROM flows WHERE source_format='azure_nsg' AND dst_ip='203.0.113.118'"]);
     assert_eq!(rows[0]["b"], 132);
     // Time range.
-    assert_eq!(query_json(&lake, &["--since", "2018-01-01", "--columns", "src_ip"]).len(), 4);
-    assert_eq!(query_json(&lake, &["--until", "2014-12-14T05:00:00Z", "--columns", "src_ip"]).len(), 4);
+    assert_eq!(
+        query_json(&lake, &["--since", "2018-01-01", "--columns", "src_ip"]).len(),
+        4
+    );
+    assert_eq!(
+        query_json(
+            &lake,
+            &["--until", "2014-12-14T05:00:00Z", "--columns", "src_ip"]
+        )
+        .len(),
+        4
+    );
 
     // top, CSV output.
-    let out = run(&["top", "src_ip", "--by", "bytes", "--limit", "1", "-o", "csv"], &lake);
+    let out = run(
+        &[
+            "top", "src_ip", "--by", "bytes", "--limit", "1", "-o", "csv",
+        ],
+        &lake,
+    );
     assert!(out.status.success());
     let csv = String::from_utf8_lossy(&out.stdout);
-    assert!(csv.starts_with("src_ip,flows,bytes,packets\n172.31.9.12,1,5000000,10"), "{csv}");
+    assert!(
+        csv.starts_with("src_ip,flows,bytes,packets\n172.31.9.12,1,5000000,10"),
+        "{csv}"
+    );
 
     // A repeated ingest adds nothing.
-    let out = run(&["ingest", logs.to_str().expect("utf8"), "--summary", "json"], &lake);
+    let out = run(
+        &["ingest", logs.to_str().expect("utf8"), "--summary", "json"],
+        &lake,
+    );
     let s = summary(&out);
     assert_eq!(s["total"]["read"], 0);
     assert_eq!(s["already_ingested"].as_array().expect("list").len(), 3);
-    assert_eq!(query_json(&lake, &["--sql", "SELECT count(*) AS n FROM flows"])[0]["n"], 9);
+    assert_eq!(
+        query_json(&lake, &["--sql", "SELECT count(*) AS n FROM flows"])[0]["n"],
+        9
+    );
 }
 
 #[test]
@@ -154,18 +214,43 @@ fn bad_inputs_get_one_line_errors_and_others_still_load() {
     let lake = t.0.join("lake");
     let missing = t.0.join("missing.log");
     let out = run(
-        &["ingest", good.to_str().expect("p"), trunc.to_str().expect("p"), unknown.to_str().expect("p"), missing.to_str().expect("p")],
+        &[
+            "ingest",
+            good.to_str().expect("p"),
+            trunc.to_str().expect("p"),
+            unknown.to_str().expect("p"),
+            missing.to_str().expect("p"),
+        ],
         &lake,
     );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("flowtrail: error:")).collect();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("flowtrail: error:"))
+        .collect();
     assert_eq!(lines.len(), 3, "{err}");
-    assert!(lines.iter().any(|l| l.contains("missing.log") && l.contains("No such file")), "{err}");
-    assert!(lines.iter().any(|l| l.contains("unknown.txt") && l.contains("unknown format")), "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("missing.log") && l.contains("No such file")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("unknown.txt") && l.contains("unknown format")),
+        "{err}"
+    );
     assert!(lines.iter().any(|l| l.contains("trunc.log.gz")), "{err}");
     // The good file was stored in full.
-    let rows = query_json(&lake, &["--sql", "SELECT count(*) AS n FROM flows WHERE origin LIKE '%good.log'"]);
+    let rows = query_json(
+        &lake,
+        &[
+            "--sql",
+            "SELECT count(*) AS n FROM flows WHERE origin LIKE '%good.log'",
+        ],
+    );
     assert_eq!(rows[0]["n"], 4);
 }
 
@@ -174,30 +259,58 @@ fn stdin_and_compressions_and_forced_format() {
     let t = Tmp::new("stdin");
     let lake = t.0.join("lake");
     // Headerless lines from stdin, with an explicit field list (CloudWatch export style).
-    let body: String = vpc_lines().lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let body: String = vpc_lines()
+        .lines()
+        .skip(1)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let mut child = bin()
         .arg("--lake")
         .arg(&lake)
-        .args(["ingest", "-", "--format", "aws_vpc", "--aws-fields", HEADER, "--summary", "json"])
+        .args([
+            "ingest",
+            "-",
+            "--format",
+            "aws_vpc",
+            "--aws-fields",
+            HEADER,
+            "--summary",
+            "json",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(&zstd::encode_all(body.as_bytes(), 3).expect("zstd")).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&zstd::encode_all(body.as_bytes(), 3).expect("zstd"))
+        .expect("write");
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(summary(&out)["total"]["stored"], 4);
     // bzip2 file.
     let p = t.0.join("x.log.bz2");
     let mut e = bzip2::write::BzEncoder::new(vec![], bzip2::Compression::fast());
     e.write_all(vpc_lines().as_bytes()).expect("bz");
     write(&p, &e.finish().expect("bz"));
-    let out = run(&["ingest", p.to_str().expect("p"), "--summary", "json"], &lake);
+    let out = run(
+        &["ingest", p.to_str().expect("p"), "--summary", "json"],
+        &lake,
+    );
     assert!(out.status.success());
     assert_eq!(summary(&out)["total"]["stored"], 4);
     // Unknown --format is a clear error.
-    let out = run(&["ingest", p.to_str().expect("p"), "--format", "nope"], &lake);
+    let out = run(
+        &["ingest", p.to_str().expect("p"), "--format", "nope"],
+        &lake,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `nope`"));
 }
@@ -208,7 +321,9 @@ fn bad_queries_fail_clearly() {
     let lake = t.0.join("lake");
     let p = t.0.join("a.log");
     write(&p, vpc_lines().as_bytes());
-    assert!(run(&["ingest", p.to_str().expect("p")], &lake).status.success());
+    assert!(run(&["ingest", p.to_str().expect("p")], &lake)
+        .status
+        .success());
     let out = run(&["query", "port", "99999"], &lake);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("99999"));
@@ -217,7 +332,12 @@ fn bad_queries_fail_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad query"));
     let out = run(&["query", "--since", "yesterday"], &lake);
     assert_eq!(out.status.code(), Some(1));
-    let out = bin().arg("--lake").arg(t.0.join("nolake")).args(["query", "tcp"]).output().expect("run");
+    let out = bin()
+        .arg("--lake")
+        .arg(t.0.join("nolake"))
+        .args(["query", "tcp"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no lake here"));
 }
@@ -237,19 +357,45 @@ fn interrupted_ingest_is_finished_without_loss_or_duplicates() {
         let out = bin()
             .arg("--lake")
             .arg(&lake)
-            .args(["ingest", logs.to_str().expect("p"), "--flush-rows", "1", "--threads", "1"])
+            .args([
+                "ingest",
+                logs.to_str().expect("p"),
+                "--flush-rows",
+                "1",
+                "--threads",
+                "1",
+            ])
             .env("FLOWTRAIL_FAILPOINT", fp)
             .output()
             .expect("run");
-        assert!(!out.status.success(), "{fp}: the failpoint should have aborted the ingest");
+        assert!(
+            !out.status.success(),
+            "{fp}: the failpoint should have aborted the ingest"
+        );
     }
     // Leave an uncommitted staged file behind as a killed writer would.
-    write(&lake.join("_staging/flows-0-w0-dead.parquet"), b"PAR1 partial");
-    let out = run(&["ingest", logs.to_str().expect("p"), "--summary", "json"], &lake);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    write(
+        &lake.join("_staging/flows-0-w0-dead.parquet"),
+        b"PAR1 partial",
+    );
+    let out = run(
+        &["ingest", logs.to_str().expect("p"), "--summary", "json"],
+        &lake,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!lake.join("_staging/flows-0-w0-dead.parquet").exists());
     assert!(String::from_utf8_lossy(&out.stderr).contains("recovered an interrupted ingest"));
-    let rows = query_json(&lake, &["--sql", "SELECT count(*) AS n, count(DISTINCT origin) AS f FROM flows"]);
+    let rows = query_json(
+        &lake,
+        &[
+            "--sql",
+            "SELECT count(*) AS n, count(DISTINCT origin) AS f FROM flows",
+        ],
+    );
     assert_eq!(rows[0]["n"], 24);
     assert_eq!(rows[0]["f"], 6);
 }
@@ -262,34 +408,107 @@ fn aws_parquet_delivery_is_read_by_column_names() {
     // The columns AWS writes for the Parquet delivery option (underscored names, typed).
     let cols: Vec<(&str, ArrayRef)> = vec![
         ("version", Arc::new(Int32Array::from(vec![2, 2, 2]))),
-        ("account_id", Arc::new(StringArray::from(vec!["123456789010"; 3]))),
-        ("interface_id", Arc::new(StringArray::from(vec!["eni-1"; 3]))),
-        ("srcaddr", Arc::new(StringArray::from(vec![Some("10.0.0.1"), Some("10.0.0.2"), None]))),
-        ("dstaddr", Arc::new(StringArray::from(vec![Some("198.51.100.1"), Some("10.0.0.9"), None]))),
-        ("srcport", Arc::new(Int32Array::from(vec![Some(40000), Some(5), None]))),
-        ("dstport", Arc::new(Int32Array::from(vec![Some(443), Some(22), None]))),
-        ("protocol", Arc::new(Int32Array::from(vec![Some(6), Some(6), None]))),
-        ("packets", Arc::new(Int64Array::from(vec![Some(10), Some(1), None]))),
-        ("bytes", Arc::new(Int64Array::from(vec![Some(1000), Some(40), None]))),
-        ("start", Arc::new(Int64Array::from(vec![1_700_000_000, 1_700_000_000, 1_700_000_000]))),
-        ("end", Arc::new(Int64Array::from(vec![1_700_000_060, 1_700_000_060, 1_700_000_060]))),
-        ("action", Arc::new(StringArray::from(vec![Some("ACCEPT"), Some("REJECT"), None]))),
-        ("log_status", Arc::new(StringArray::from(vec!["OK", "OK", "NODATA"]))),
+        (
+            "account_id",
+            Arc::new(StringArray::from(vec!["123456789010"; 3])),
+        ),
+        (
+            "interface_id",
+            Arc::new(StringArray::from(vec!["eni-1"; 3])),
+        ),
+        (
+            "srcaddr",
+            Arc::new(StringArray::from(vec![
+                Some("10.0.0.1"),
+                Some("10.0.0.2"),
+                None,
+            ])),
+        ),
+        (
+            "dstaddr",
+            Arc::new(StringArray::from(vec![
+                Some("198.51.100.1"),
+                Some("10.0.0.9"),
+                None,
+            ])),
+        ),
+        (
+            "srcport",
+            Arc::new(Int32Array::from(vec![Some(40000), Some(5), None])),
+        ),
+        (
+            "dstport",
+            Arc::new(Int32Array::from(vec![Some(443), Some(22), None])),
+        ),
+        (
+            "protocol",
+            Arc::new(Int32Array::from(vec![Some(6), Some(6), None])),
+        ),
+        (
+            "packets",
+            Arc::new(Int64Array::from(vec![Some(10), Some(1), None])),
+        ),
+        (
+            "bytes",
+            Arc::new(Int64Array::from(vec![Some(1000), Some(40), None])),
+        ),
+        (
+            "start",
+            Arc::new(Int64Array::from(vec![
+                1_700_000_000,
+                1_700_000_000,
+                1_700_000_000,
+            ])),
+        ),
+        (
+            "end",
+            Arc::new(Int64Array::from(vec![
+                1_700_000_060,
+                1_700_000_060,
+                1_700_000_060,
+            ])),
+        ),
+        (
+            "action",
+            Arc::new(StringArray::from(vec![
+                Some("ACCEPT"),
+                Some("REJECT"),
+                None,
+            ])),
+        ),
+        (
+            "log_status",
+            Arc::new(StringArray::from(vec!["OK", "OK", "NODATA"])),
+        ),
     ];
     let batch = RecordBatch::try_from_iter(cols).expect("batch");
-    let p = t.0.join("AWSLogs/123456789010/vpcflowlogs/eu-west-1/2023/11/14/x.log.parquet");
+    let p =
+        t.0.join("AWSLogs/123456789010/vpcflowlogs/eu-west-1/2023/11/14/x.log.parquet");
     std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
     let f = std::fs::File::create(&p).expect("create");
     let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).expect("writer");
     w.write(&batch).expect("write");
     w.close().expect("close");
     let lake = t.0.join("lake");
-    let out = run(&["ingest", p.to_str().expect("p"), "--summary", "json"], &lake);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &["ingest", p.to_str().expect("p"), "--summary", "json"],
+        &lake,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = summary(&out);
     assert_eq!(s["total"]["read"], 3);
     assert_eq!(s["total"]["stored"], 2);
-    let rows = query_json(&lake, &["--sql", "SELECT src_ip, dst_port, bytes_out, action, region FROM flows ORDER BY src_ip"]);
+    let rows = query_json(
+        &lake,
+        &[
+            "--sql",
+            "SELECT src_ip, dst_port, bytes_out, action, region FROM flows ORDER BY src_ip",
+        ],
+    );
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["src_ip"], "10.0.0.1");
     assert_eq!(rows[0]["dst_port"], 443);

@@ -23,18 +23,27 @@ pub fn run(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs an ingest and returns its report (shared with `demo`).
 pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
-    let format = a.format.as_deref().map(pipeline::format_by_name).transpose()?;
+    let format = a
+        .format
+        .as_deref()
+        .map(pipeline::format_by_name)
+        .transpose()?;
     let internal = if a.internal.is_empty() {
         Options::default_internal()
     } else {
         a.internal
             .iter()
-            .map(|s| Net::parse(s).ok_or_else(|| anyhow::anyhow!("--internal: `{s}` is not a CIDR network")))
+            .map(|s| {
+                Net::parse(s)
+                    .ok_or_else(|| anyhow::anyhow!("--internal: `{s}` is not a CIDR network"))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?
     };
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let opts = Options {
         format,
         aws_fields: a.aws_fields.clone(),
@@ -44,7 +53,8 @@ pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
         max_document_bytes: a.max_document_mib.saturating_mul(1 << 20),
         utc_offset_secs: a.utc_offset.as_deref().map(parse_offset).transpose()?,
     };
-    let mut lake = Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
+    let mut lake =
+        Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
     // Test-only crash injection for the recovery tests (`after-journal:N`, `before-journal:N`).
     if let Ok(fp) = std::env::var("FLOWTRAIL_FAILPOINT") {
         lake.set_failpoint(flowtrail_store::Failpoint::parse(&fp));
@@ -91,7 +101,10 @@ fn parse_offset(s: &str) -> anyhow::Result<i32> {
     let digits: String = rest.chars().filter(|c| *c != ':').collect();
     let (h, m) = match digits.len() {
         1 | 2 => (digits.parse::<i32>().map_err(|_| bad())?, 0),
-        4 => (digits[..2].parse::<i32>().map_err(|_| bad())?, digits[2..].parse::<i32>().map_err(|_| bad())?),
+        4 => (
+            digits[..2].parse::<i32>().map_err(|_| bad())?,
+            digits[2..].parse::<i32>().map_err(|_| bad())?,
+        ),
         _ => return Err(bad()),
     };
     if h > 14 || m > 59 {
@@ -156,7 +169,10 @@ pub fn print_summary(r: &Report, fmt: SummaryFormat) -> anyhow::Result<()> {
         .filter(|i| show_all || i.error.is_some() || i.rejected > 0)
         .collect();
     if !rows.is_empty() {
-        eprintln!("{:<12} {:>10} {:>10} {:>10} {:>9}  input", "format", "read", "stored", "skipped", "rejected");
+        eprintln!(
+            "{:<12} {:>10} {:>10} {:>10} {:>9}  input",
+            "format", "read", "stored", "skipped", "rejected"
+        );
         for i in rows {
             eprintln!(
                 "{:<12} {:>10} {:>10} {:>10} {:>9}  {}{}",
@@ -170,7 +186,11 @@ pub fn print_summary(r: &Report, fmt: SummaryFormat) -> anyhow::Result<()> {
             );
         }
     }
-    let rate = if r.elapsed > 0.0 { total.read as f64 / r.elapsed } else { 0.0 };
+    let rate = if r.elapsed > 0.0 {
+        total.read as f64 / r.elapsed
+    } else {
+        0.0
+    };
     eprintln!(
         "ingested {} input(s) in {:.2}s ({:.0} records/s): read {} = stored {} + skipped {} + rejected {}",
         r.inputs.len(),
@@ -185,7 +205,14 @@ pub fn print_summary(r: &Report, fmt: SummaryFormat) -> anyhow::Result<()> {
         "wrote {} Parquet file(s), {:.1} MB{}",
         r.files_written,
         r.bytes_written as f64 / 1e6,
-        if r.already.is_empty() { String::new() } else { format!("; {} input(s) already in the lake were skipped", r.already.len()) }
+        if r.already.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} input(s) already in the lake were skipped",
+                r.already.len()
+            )
+        }
     );
     if failed > 0 {
         eprintln!("{failed} input(s) failed (see errors above)");

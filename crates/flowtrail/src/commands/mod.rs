@@ -18,7 +18,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Top(a) => query::run_top(&cli.lake, &a),
         Command::Gen(a) => gen::run(&a),
         Command::Formats => {
-            println!("{:<14} {:<6} {:<10} description", "name", "table", "framing");
+            println!(
+                "{:<14} {:<6} {:<10} description",
+                "name", "table", "framing"
+            );
             for f in flowtrail_formats::FORMATS {
                 let table = match f.record_kind() {
                     flowtrail_formats::RecordKind::Flow => "flows",
@@ -28,7 +31,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     flowtrail_formats::Framing::Lines => "lines",
                     flowtrail_formats::Framing::Document => "document",
                 };
-                println!("{:<14} {:<6} {:<10} {}", f.name(), table, framing, f.description());
+                println!(
+                    "{:<14} {:<6} {:<10} {}",
+                    f.name(),
+                    table,
+                    framing,
+                    f.description()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -36,7 +45,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if markdown {
                 print!("{}", flowtrail_schema::schema_markdown());
             } else {
-                for (t, cols) in [("flows", flowtrail_schema::FLOW_COLUMNS), ("http", flowtrail_schema::HTTP_COLUMNS)] {
+                for (t, cols) in [
+                    ("flows", flowtrail_schema::FLOW_COLUMNS),
+                    ("http", flowtrail_schema::HTTP_COLUMNS),
+                ] {
                     println!("{t}:");
                     for c in cols {
                         println!("  {:<14} {:<20} {}", c.name, c.ty.sql_name(), c.doc);

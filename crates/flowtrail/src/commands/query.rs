@@ -23,7 +23,10 @@ fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
             .map(|s| parse_time(s, now).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
             .transpose()
     };
-    Ok(TimeRange { since: p(&r.since, "--since")?, until: p(&r.until, "--until")? })
+    Ok(TimeRange {
+        since: p(&r.since, "--since")?,
+        until: p(&r.until, "--until")?,
+    })
 }
 
 fn check_lake(lake: &Path) -> anyhow::Result<()> {
@@ -37,13 +40,26 @@ fn check_lake(lake: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn execute(lake: &Path, range: &TimeRange, sql: &str) -> anyhow::Result<Vec<arrow::array::RecordBatch>> {
+fn execute(
+    lake: &Path,
+    range: &TimeRange,
+    sql: &str,
+) -> anyhow::Result<Vec<arrow::array::RecordBatch>> {
     check_lake(lake)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
-        let ctx = open_session(lake, range).await.context("opening the lake")?;
-        let df = ctx.sql(sql).await.map_err(|e| anyhow::anyhow!("bad query: {e}"))?;
-        df.collect().await.map_err(|e| anyhow::anyhow!("query failed: {e}"))
+        let ctx = open_session(lake, range)
+            .await
+            .context("opening the lake")?;
+        let df = ctx
+            .sql(sql)
+            .await
+            .map_err(|e| anyhow::anyhow!("bad query: {e}"))?;
+        df.collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("query failed: {e}"))
     })
 }
 
@@ -64,7 +80,12 @@ pub fn run_query(lake: &Path, a: &QueryArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_top(lake: &Path, a: &TopArgs) -> anyhow::Result<ExitCode> {
     let range = range(&a.range)?;
-    let fields: Vec<String> = a.field.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let fields: Vec<String> = a
+        .field
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     let by = match a.by {
         By::Bytes => TopBy::Bytes,
         By::Flows => TopBy::Flows,
