@@ -8,6 +8,7 @@
 
 pub mod envelope;
 pub mod flow;
+pub mod http;
 mod format;
 pub mod registry;
 pub mod time;

@@ -1,0 +1,3 @@
+//! HTTP-log formats: each feeds the `http` table.
+
+pub mod url;
