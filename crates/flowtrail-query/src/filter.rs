@@ -17,7 +17,41 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use flowtrail_schema::{ColumnType, FLOW_COLUMNS};
+use flowtrail_schema::{Column, ColumnType, FLOW_COLUMNS, HTTP_COLUMNS};
+
+/// The table a filter applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Table {
+    #[default]
+    Flows,
+    Http,
+}
+
+impl Table {
+    /// Returns the table's SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Flows => "flows",
+            Table::Http => "http",
+        }
+    }
+
+    /// Returns the table's columns.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Table::Flows => FLOW_COLUMNS,
+            Table::Http => HTTP_COLUMNS,
+        }
+    }
+
+    /// Returns the two address columns "either end" refers to.
+    fn ends(self) -> [&'static str; 2] {
+        match self {
+            Table::Flows => ["src_ip", "dst_ip"],
+            Table::Http => ["client_ip", "server_ip"],
+        }
+    }
+}
 
 /// A filter that could not be parsed: the position (in characters) and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +170,7 @@ struct Parser {
     toks: Vec<(usize, Tok)>,
     i: usize,
     end: usize,
+    table: Table,
 }
 
 fn lit(s: &str) -> String {
@@ -327,6 +362,13 @@ impl Parser {
             None => return Err(FilterError::new(pos, "filter ends too early".into())),
         };
         let lower = word.to_ascii_lowercase();
+        // `FIELD contains TEXT` is `FIELD ~ TEXT`.
+        if matches!(self.peek(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("contains")) {
+            self.i += 1;
+            let vpos = self.pos();
+            let v = self.value("a value after `contains`")?;
+            return self.compare(&lower, "~", &v, pos, vpos);
+        }
         // A comparison `FIELD OP VALUE` on a derived or catalogue column.
         if let Some(Tok::Op(op)) = self.peek().cloned() {
             self.i += 1;
@@ -334,11 +376,16 @@ impl Parser {
             let v = self.value("a value after the operator")?;
             return self.compare(&lower, op, &v, pos, vpos);
         }
+        if self.table == Table::Http {
+            if let Some(e) = self.http_term(&lower)? {
+                return Ok(e);
+            }
+        }
         match lower.as_str() {
             "ip" | "host" | "addr" => {
                 let vp = self.pos();
                 let v = self.value("an IP address or CIDR")?;
-                self.addr_cond(&["src_ip", "dst_ip"], &v, vp)
+                self.addr_cond(&self.table.ends(), &v, vp)
             }
             "src" | "dst" => {
                 if self.is_word("ip") || self.is_word("host") {
@@ -395,10 +442,10 @@ impl Parser {
             }
             _ => {
                 if parse_net(&word).is_some() || word.parse::<IpAddr>().is_ok() {
-                    return self.addr_cond(&["src_ip", "dst_ip"], &word, pos);
+                    return self.addr_cond(&self.table.ends(), &word, pos);
                 }
                 // `field value` shorthand for equality on any text column (`account 1234`).
-                if let Some(c) = FLOW_COLUMNS.iter().find(|c| c.name == lower) {
+                if let Some(c) = self.table.columns().iter().find(|c| c.name == lower) {
                     let vp = self.pos();
                     let v = self.value(&format!("a value for `{}`", c.name))?;
                     return self.compare(&lower, "=", &v, pos, vp);
@@ -411,6 +458,71 @@ impl Parser {
         }
     }
 
+    /// Terms of the `http` table: `host`, `domain`, `url`, `ua`, `status`, `method`, `client`, `server`.
+    fn http_term(&mut self, lower: &str) -> Result<Option<String>, FilterError> {
+        Ok(Some(match lower {
+            "host" => {
+                let v = self.value("a host name")?;
+                format!("host = {}", lit(&v.to_ascii_lowercase()))
+            }
+            "domain" => {
+                let v = self.value("a domain")?.to_ascii_lowercase();
+                let v = v.trim_start_matches("*.").trim_end_matches('.').to_string();
+                format!(
+                    "(domain = {} OR host = {} OR host LIKE {})",
+                    lit(&v),
+                    lit(&v),
+                    lit(&format!("%.{v}"))
+                )
+            }
+            "url" | "ua" | "referrer" => {
+                let v = self.value("a text")?;
+                let col = match lower {
+                    "url" => "url",
+                    "ua" => "user_agent",
+                    _ => "referrer",
+                };
+                format!("strpos(lower({col}), lower({})) > 0", lit(&v))
+            }
+            "status" => {
+                let vp = self.pos();
+                let v = self.value("a status code")?;
+                let c = v.to_ascii_lowercase();
+                if c.len() == 3 && c.ends_with("xx") && c.as_bytes()[0].is_ascii_digit() {
+                    let d = (c.as_bytes()[0] - b'0') as u32 * 100;
+                    format!("status BETWEEN {d} AND {}", d + 99)
+                } else {
+                    match c.parse::<u16>() {
+                        Ok(n) => format!("status = {n}"),
+                        Err(_) => {
+                            return Err(FilterError::new(
+                                vp,
+                                format!("`{v}` is not a status code (404, 5xx)"),
+                            ))
+                        }
+                    }
+                }
+            }
+            "method" => {
+                let v = self.value("a method")?;
+                format!("method = {}", lit(&v.to_ascii_uppercase()))
+            }
+            "client" | "server" => {
+                let vp = self.pos();
+                let v = self.value("an IP address or CIDR")?;
+                self.addr_cond(&[&format!("{lower}_ip")], &v, vp)?
+            }
+            "port" => {
+                let vp = self.pos();
+                let v = self.value("a port")?;
+                self.port_cond(&["server_port"], &v, vp)?
+            }
+            "allowed" | "allow" => "action = 'allowed'".into(),
+            "denied" | "blocked" | "deny" => "action = 'denied'".into(),
+            _ => return Ok(None),
+        }))
+    }
+
     fn compare(
         &self,
         field: &str,
@@ -419,6 +531,22 @@ impl Parser {
         pos: usize,
         vpos: usize,
     ) -> Result<String, FilterError> {
+        let field = match (self.table, field) {
+            (Table::Http, "ua") => "user_agent",
+            (_, f) => f,
+        };
+        if self.table == Table::Http && !matches!(field, "ip" | "port") {
+            if field == "date" || field == "hour" {
+                return Ok(format!("{field} {op} {}", lit(v)));
+            }
+            let Some(c) = self.table.columns().iter().find(|c| c.name == field) else {
+                return Err(FilterError::new(
+                    pos,
+                    format!("unknown column `{field}` of http (see `flowtrail schema`)"),
+                ));
+            };
+            return self.compare_column(c.name, c.ty, op, v, pos, vpos);
+        }
         let (expr, ty) = match field {
             "bytes" => (
                 "(coalesce(bytes_out, 0) + coalesce(bytes_in, 0))".to_string(),
@@ -430,10 +558,10 @@ impl Parser {
             ),
             "ip" | "host" => {
                 return match op {
-                    "=" => self.addr_cond(&["src_ip", "dst_ip"], v, vpos),
+                    "=" => self.addr_cond(&self.table.ends(), v, vpos),
                     "!=" => Ok(format!(
                         "(NOT {})",
-                        self.addr_cond(&["src_ip", "dst_ip"], v, vpos)?
+                        self.addr_cond(&self.table.ends(), v, vpos)?
                     )),
                     _ => Err(FilterError::new(
                         pos,
@@ -468,8 +596,21 @@ impl Parser {
                 }
             },
         };
+        self.compare_column(&expr, ty, op, v, pos, vpos)
+    }
+
+    fn compare_column(
+        &self,
+        expr: &str,
+        ty: ColumnType,
+        op: &str,
+        v: &str,
+        pos: usize,
+        vpos: usize,
+    ) -> Result<String, FilterError> {
+        let field = expr;
         if matches!(ty, ColumnType::Ip) && matches!(op, "=" | "!=") && parse_net(v).is_some() {
-            let c = self.addr_cond(&[&expr], v, vpos)?;
+            let c = self.addr_cond(&[expr], v, vpos)?;
             return Ok(if op == "=" { c } else { format!("(NOT {c})") });
         }
         let value = match ty {
@@ -514,6 +655,11 @@ impl Parser {
 
 /// Compiles a filter to a SQL boolean expression over `flows`; `None` for an empty filter.
 pub fn parse_filter(s: &str) -> Result<Option<String>, FilterError> {
+    parse_filter_for(s, Table::Flows)
+}
+
+/// Compiles a filter to a SQL boolean expression over `table`; `None` for an empty filter.
+pub fn parse_filter_for(s: &str, table: Table) -> Result<Option<String>, FilterError> {
     let toks = lex(s)?;
     if toks.is_empty() {
         return Ok(None);
@@ -522,6 +668,7 @@ pub fn parse_filter(s: &str) -> Result<Option<String>, FilterError> {
         toks,
         i: 0,
         end: s.chars().count(),
+        table,
     };
     let e = p.or()?;
     if p.i < p.toks.len() {
@@ -592,6 +739,38 @@ mod tests {
         assert!(parse_filter("x = 'unterminated").is_err());
         // Injection attempts stay literals.
         assert_eq!(sql("rule = \"x' OR 1=1 --\""), "rule = 'x'' OR 1=1 --'");
+    }
+
+    #[test]
+    fn http_terms() {
+        let h = |s: &str| {
+            parse_filter_for(s, Table::Http)
+                .expect("parses")
+                .expect("non-empty")
+        };
+        assert_eq!(
+            h("domain evil.com"),
+            "(domain = 'evil.com' OR host = 'evil.com' OR host LIKE '%.evil.com')"
+        );
+        assert_eq!(
+            h("status 5xx and method post"),
+            "(status BETWEEN 500 AND 599 AND method = 'POST')"
+        );
+        assert_eq!(
+            h("url contains login"),
+            "strpos(lower(url), lower('login')) > 0"
+        );
+        assert_eq!(
+            h("ua ~ curl"),
+            "strpos(lower(user_agent), lower('curl')) > 0"
+        );
+        assert_eq!(
+            h("10.0.0.0/8"),
+            "(in_cidr(client_ip, '10.0.0.0/8') OR in_cidr(server_ip, '10.0.0.0/8'))"
+        );
+        assert_eq!(h("user = alice"), "user = 'alice'");
+        assert_eq!(h("host WWW.Example.com"), "host = 'www.example.com'");
+        assert!(parse_filter_for("dst_port = 5", Table::Http).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use flowtrail_schema::{Column, ColumnType, FLOW_COLUMNS, HTTP_COLUMNS};
 
-pub use filter::{parse_filter, FilterError};
+pub use filter::{parse_filter, parse_filter_for, FilterError, Table};
 pub use timerange::{parse_time, TimeRange};
 
 fn data_type(t: ColumnType) -> DataType {
@@ -103,25 +103,46 @@ pub const DEFAULT_FLOW_COLUMNS: &[&str] = &[
     "origin_line",
 ];
 
-/// Returns the SQL of `flowtrail query FILTER` on `flows`.
+/// The columns shown by `flowtrail query --table http FILTER` when none are asked for.
+pub const DEFAULT_HTTP_COLUMNS: &[&str] = &[
+    "time",
+    "client_ip",
+    "user",
+    "device",
+    "method",
+    "url",
+    "status",
+    "user_agent",
+    "action",
+    "source_format",
+    "origin",
+    "origin_line",
+];
+
+/// Returns the SQL of `flowtrail query FILTER` on `table`.
 pub fn filter_sql(
+    table: Table,
     filter: &str,
     columns: Option<&[String]>,
     limit: Option<usize>,
 ) -> Result<String, FilterError> {
-    let cond = parse_filter(filter)?;
+    let cond = parse_filter_for(filter, table)?;
     let cols = match columns {
         Some(c) if !c.is_empty() => {
             for name in c {
-                if name != "*" && !FLOW_COLUMNS.iter().any(|col| col.name == name) {
-                    return Err(FilterError::new(0, format!("unknown column `{name}`")));
+                if name != "*" && !table.columns().iter().any(|col| col.name == name) {
+                    return Err(FilterError::new(
+                        0,
+                        format!("unknown column `{name}` of {}", table.name()),
+                    ));
                 }
             }
             c.join(", ")
         }
+        _ if table == Table::Http => DEFAULT_HTTP_COLUMNS.join(", "),
         _ => DEFAULT_FLOW_COLUMNS.join(", "),
     };
-    let mut sql = format!("SELECT {cols} FROM flows");
+    let mut sql = format!("SELECT {cols} FROM {}", table.name());
     if let Some(c) = cond {
         sql.push_str(&format!(" WHERE {c}"));
     }
@@ -140,18 +161,33 @@ pub enum TopBy {
     Packets,
 }
 
-/// Returns the SQL of `flowtrail top FIELD --by ...`; `fields` may list several columns.
+/// Returns the SQL of `flowtrail top FIELD --by ...` on `flows`; `fields` may list several columns.
 pub fn top_sql(
     fields: &[String],
     by: TopBy,
     filter: &str,
     limit: usize,
 ) -> Result<String, FilterError> {
+    top_sql_for(Table::Flows, fields, by, filter, limit)
+}
+
+/// Returns the SQL of `flowtrail top` on `table`. On `http`, `bytes` sums both directions and
+/// `flows` counts requests; `packets` does not exist there.
+pub fn top_sql_for(
+    table: Table,
+    fields: &[String],
+    by: TopBy,
+    filter: &str,
+    limit: usize,
+) -> Result<String, FilterError> {
     for f in fields {
-        if !FLOW_COLUMNS.iter().any(|c| c.name == f) && f != "date" && f != "hour" {
+        if !table.columns().iter().any(|c| c.name == f) && f != "date" && f != "hour" {
             return Err(FilterError::new(
                 0,
-                format!("unknown column `{f}` (see `flowtrail schema`)"),
+                format!(
+                    "unknown column `{f}` of {} (see `flowtrail schema`)",
+                    table.name()
+                ),
             ));
         }
     }
@@ -159,7 +195,26 @@ pub fn top_sql(
         return Err(FilterError::new(0, "top needs at least one column".into()));
     }
     let keys = fields.join(", ");
-    let cond = parse_filter(filter)?;
+    let cond = parse_filter_for(filter, table)?;
+    if table == Table::Http {
+        let order = match by {
+            TopBy::Bytes => "bytes",
+            TopBy::Flows => "requests",
+            TopBy::Packets => {
+                return Err(FilterError::new(
+                    0,
+                    "http has no packet counts: use --by bytes or --by flows".into(),
+                ))
+            }
+        };
+        return Ok(format!(
+            "SELECT {keys}, count(*) AS requests, \
+             sum(coalesce(bytes_out, 0) + coalesce(bytes_in, 0)) AS bytes, \
+             count(DISTINCT client_ip) AS clients \
+             FROM http{} GROUP BY {keys} ORDER BY {order} DESC, {keys} LIMIT {limit}",
+            cond.map(|c| format!(" WHERE {c}")).unwrap_or_default()
+        ));
+    }
     let order = match by {
         TopBy::Bytes => "bytes",
         TopBy::Flows => "flows",

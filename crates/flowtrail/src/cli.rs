@@ -28,6 +28,8 @@ const EXAMPLES: &str = "Examples:
   flowtrail query 'denied and dport 22 and src 0.0.0.0/0' -o csv
   flowtrail query --sql \"SELECT src_ip, sum(bytes_out) FROM flows GROUP BY 1 ORDER BY 2 DESC LIMIT 5\"
   flowtrail top dst_port --by flows 'outbound and denied'
+  flowtrail query --table http 'domain evil.example and status 2xx' --columns time,user,device,url,user_agent
+  flowtrail top user,device --table http 'domain evil.example'
 Exit codes: 0 success; 1 an input failed or a query was bad; 2 usage; 3 records were rejected (see the dead-letter file).";
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +126,9 @@ pub struct RangeArgs {
 pub struct QueryArgs {
     /// The filter, e.g. `203.0.113.7 and dport 443` (words may be given unquoted).
     pub filter: Vec<String>,
+    /// The table a filter applies to.
+    #[arg(long, value_enum, default_value_t = TableArg::Flows)]
+    pub table: TableArg,
     /// Run this SQL instead (tables `flows` and `http`).
     #[arg(long, conflicts_with = "filter")]
     pub sql: Option<String>,
@@ -141,6 +146,21 @@ pub struct QueryArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TableArg {
+    Flows,
+    Http,
+}
+
+impl TableArg {
+    pub fn table(self) -> flowtrail_query::Table {
+        match self {
+            TableArg::Flows => flowtrail_query::Table::Flows,
+            TableArg::Http => flowtrail_query::Table::Http,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum By {
     Bytes,
     Flows,
@@ -155,6 +175,9 @@ pub struct TopArgs {
     pub filter: Vec<String>,
     #[arg(long, value_enum, default_value_t = By::Bytes)]
     pub by: By,
+    /// The table to rank.
+    #[arg(long, value_enum, default_value_t = TableArg::Flows)]
+    pub table: TableArg,
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
     #[command(flatten)]

@@ -70,7 +70,7 @@ pub fn run_query(lake: &Path, a: &QueryArgs) -> anyhow::Result<ExitCode> {
         None => {
             let filter = a.filter.join(" ");
             let cols = (!a.columns.is_empty()).then_some(a.columns.as_slice());
-            flowtrail_query::filter_sql(&filter, cols, Some(a.limit))?
+            flowtrail_query::filter_sql(a.table.table(), &filter, cols, Some(a.limit))?
         }
     };
     let batches = execute(lake, &range, &sql)?;
@@ -91,7 +91,8 @@ pub fn run_top(lake: &Path, a: &TopArgs) -> anyhow::Result<ExitCode> {
         By::Flows => TopBy::Flows,
         By::Packets => TopBy::Packets,
     };
-    let sql = flowtrail_query::top_sql(&fields, by, &a.filter.join(" "), a.limit)?;
+    let sql =
+        flowtrail_query::top_sql_for(a.table.table(), &fields, by, &a.filter.join(" "), a.limit)?;
     let batches = execute(lake, &range, &sql)?;
     output::write(&batches, output::choose(a.output))?;
     Ok(ExitCode::SUCCESS)
