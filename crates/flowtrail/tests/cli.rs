@@ -516,3 +516,100 @@ fn aws_parquet_delivery_is_read_by_column_names() {
     assert_eq!(rows[0]["region"], "eu-west-1");
     assert_eq!(rows[1]["action"], "denied");
 }
+
+#[test]
+fn every_flow_format_lands_in_one_table_and_one_query_spans_them() {
+    let t = Tmp::new("allformats");
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../flowtrail-formats/tests/fixtures");
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/netflow");
+    let inputs: &[(PathBuf, &str)] = &[
+        (fx.join("azure/nsg_v2_bce.PT1H.json"), "nsg.json"),
+        (fx.join("azure/vnet_deny_encryption.PT1H.json"), "vnet.json"),
+        (fx.join("cisco_asa/connections.log"), "asa.log"),
+        (fx.join("fortigate/traffic.log"), "forti.log"),
+        (fx.join("gcp_vpc/entries.ndjson"), "gcp.ndjson"),
+        (fx.join("netflow/synthetic_v9.dat"), "v9.dat"),
+        (fx.join("nfdump_csv/legacy_utc.csv"), "nfdump.csv"),
+        (fx.join("panos/traffic.log"), "panos.log"),
+        (fx.join("zeek_conn/conn_tsv.log"), "conn.log"),
+        (testdata.join("softflowd-ipfix.pcap"), "softflowd.pcap"),
+    ];
+    let dir = t.0.join("in");
+    for (src, name) in inputs {
+        write(
+            &dir.join(name),
+            &std::fs::read(src).unwrap_or_else(|e| panic!("{}: {e}", src.display())),
+        );
+    }
+    write(&dir.join("vpc.log"), vpc_lines().as_bytes());
+    let lake = t.0.join("lake");
+    let out = run(
+        &["ingest", dir.to_str().expect("p"), "--summary", "json"],
+        &lake,
+    );
+    let s = summary(&out);
+    assert_eq!(s["failed_inputs"], 0, "{s}");
+    // Accounting holds per input and in total.
+    for i in s["inputs"].as_array().expect("inputs") {
+        let skipped: u64 = i["skipped"]
+            .as_object()
+            .expect("map")
+            .values()
+            .map(|v| v.as_u64().expect("n"))
+            .sum();
+        assert_eq!(
+            i["read"].as_u64().expect("read"),
+            i["stored"].as_u64().expect("stored")
+                + skipped
+                + i["rejected"].as_u64().expect("rejected"),
+            "{i}"
+        );
+    }
+    let rows = query_json(
+        &lake,
+        &[
+            "--sql",
+            "SELECT source_format, count(*) AS n FROM flows GROUP BY 1 ORDER BY 1",
+        ],
+    );
+    let formats: Vec<&str> = rows
+        .iter()
+        .map(|r| r["source_format"].as_str().expect("fmt"))
+        .collect();
+    assert_eq!(
+        formats,
+        [
+            "aws_vpc",
+            "azure_nsg",
+            "azure_vnet",
+            "cisco_asa",
+            "fortigate",
+            "gcp_vpc",
+            "netflow",
+            "netflow_pcap",
+            "nfdump_csv",
+            "panos",
+            "zeek_conn"
+        ]
+    );
+    let stored: u64 = rows.iter().map(|r| r["n"].as_u64().expect("n")).sum();
+    assert_eq!(stored, s["total"]["stored"].as_u64().expect("stored"));
+    // One filter over every source: TCP flows with a known destination port, any format.
+    let any = query_json(
+        &lake,
+        &[
+            "tcp and dport 0-65535",
+            "--columns",
+            "source_format",
+            "--limit",
+            "100000",
+        ],
+    );
+    let mut seen: Vec<&str> = any
+        .iter()
+        .map(|r| r["source_format"].as_str().expect("fmt"))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert!(seen.len() >= 9, "{seen:?}");
+}
