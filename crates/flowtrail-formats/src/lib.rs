@@ -8,8 +8,8 @@
 
 pub mod envelope;
 pub mod flow;
-pub mod http;
 mod format;
+pub mod http;
 pub mod registry;
 pub mod time;
 

@@ -16,6 +16,15 @@ pub static FORMATS: &[&dyn Format] = &[
     &flow::nfdump_csv::NfdumpCsv,
     &flow::netflow::NetflowPcap,
     &flow::netflow::NetflowRaw,
+    &crate::http::zscaler::Zscaler,
+    &crate::http::panos_url::PanosUrl,
+    &crate::http::zeek_http::ZeekHttp,
+    &crate::http::sentinelone::SentinelOne,
+    &crate::http::nginx::Nginx,
+    &crate::http::nginx::Apache,
+    &crate::http::iis::Iis,
+    &crate::http::squid::Squid,
+    &crate::http::aws_alb::AwsAlb,
 ];
 
 /// Returns the format named `name` (its `source_format` value).
@@ -56,6 +65,11 @@ fn hint_matches(name: &str, hint: &str) -> bool {
         "fortigate" => ["fortigate", "fortinet", "fortios", "fgt"]
             .iter()
             .any(|k| hint.contains(k)),
+        "apache" => hint.contains("apache") || hint.contains("httpd"),
+        "iis" => ["iis", "w3svc", "u_ex", "inetpub"]
+            .iter()
+            .any(|k| hint.contains(k)),
+        "aws_alb" => hint.contains("elasticloadbalancing") || hint.contains("alb"),
         other => hint.contains(other),
     }
 }
