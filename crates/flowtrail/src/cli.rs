@@ -87,6 +87,11 @@ pub struct IngestArgs {
     /// Largest JSON document (Azure PT1H.json) read into memory, in MiB.
     #[arg(long, default_value_t = 1024)]
     pub max_document_mib: u64,
+    /// An nginx `log_format` (or Apache `LogFormat`) string the web logs were written with, e.g.
+    /// '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_user_agent" $request_time'.
+    /// Implies --format nginx unless another format is given.
+    #[arg(long)]
+    pub log_format: Option<String>,
     /// UTC offset of sources that log local time without one (firewalls, web servers): +09:30, -0800, UTC.
     #[arg(long)]
     pub utc_offset: Option<String>,

@@ -38,6 +38,8 @@ pub struct Options {
     pub internal: Vec<Net>,
     pub max_document_bytes: u64,
     pub utc_offset_secs: Option<i32>,
+    /// A custom nginx/Apache log format for the `nginx`/`apache` formats.
+    pub log_format: Option<String>,
 }
 
 impl Options {
@@ -270,6 +272,7 @@ impl Worker<'_> {
                         ..base
                     };
                 };
+                let mut dec = self.decoder(format, &ctx);
                 let mut sink = InputSink {
                     w: self,
                     entry: InputEntry {
@@ -278,7 +281,6 @@ impl Worker<'_> {
                     },
                     format: format.name(),
                 };
-                let mut dec = format.decoder(&ctx);
                 match format.framing() {
                     Framing::Lines => {
                         let mut n = 0u64;
@@ -331,6 +333,7 @@ impl Worker<'_> {
                         ..base
                     };
                 };
+                let mut dec = self.decoder(format, &ctx);
                 let mut sink = InputSink {
                     w: self,
                     entry: InputEntry {
@@ -339,7 +342,6 @@ impl Worker<'_> {
                     },
                     format: format.name(),
                 };
-                let mut dec = format.decoder(&ctx);
                 match format.framing() {
                     Framing::Lines => {
                         let mut lines = CappedLines::new(r, MAX_LINE);
@@ -404,6 +406,21 @@ impl Worker<'_> {
                 }
                 sink.entry
             }
+        }
+    }
+
+    /// Builds the decoder for one input: the format's own, or a compiled custom log format.
+    fn decoder(
+        &self,
+        format: &dyn Format,
+        ctx: &DecodeContext,
+    ) -> Box<dyn flowtrail_formats::Decoder> {
+        match &self.opts.log_format {
+            Some(lf) if matches!(format.name(), "nginx" | "apache") => {
+                flowtrail_formats::http::nginx::decoder_for_log_format_ctx(lf, ctx)
+                    .unwrap_or_else(|_| format.decoder(ctx))
+            }
+            _ => format.decoder(ctx),
         }
     }
 

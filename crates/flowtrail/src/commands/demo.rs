@@ -44,6 +44,7 @@ pub fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
         internal: vec![],
         max_document_mib: 1024,
         utc_offset: None,
+        log_format: None,
         summary: SummaryFormat::Table,
         force: false,
     };

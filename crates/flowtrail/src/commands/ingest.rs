@@ -52,6 +52,7 @@ pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
         internal,
         max_document_bytes: a.max_document_mib.saturating_mul(1 << 20),
         utc_offset_secs: a.utc_offset.as_deref().map(parse_offset).transpose()?,
+        log_format: a.log_format.clone(),
     };
     let mut lake =
         Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
