@@ -613,3 +613,180 @@ fn every_flow_format_lands_in_one_table_and_one_query_spans_them() {
     seen.dedup();
     assert!(seen.len() >= 9, "{seen:?}");
 }
+
+fn zscaler_line(time: &str, user: &str, device: &str, client: &str, url: &str, ua: &str) -> String {
+    let host = url.split('/').next().unwrap_or(url);
+    [
+        time.to_string(),
+        "reason=Allowed".into(),
+        "action=Allowed".into(),
+        "protocol=HTTPS".into(),
+        "requestmethod=GET".into(),
+        "status=200".into(),
+        "serverip=198.51.100.40".into(),
+        format!("ClientIP={client}"),
+        format!("user={user}"),
+        format!("url={url}"),
+        format!("hostname={host}"),
+        format!("useragent={ua}"),
+        format!("devicehostname={device}"),
+        "responsesize=1065".into(),
+        "requestsize=598".into(),
+    ]
+    .join("\t")
+}
+
+#[test]
+fn http_logs_answer_who_visited_a_domain_and_join_with_flows() {
+    let t = Tmp::new("http");
+    let lake = t.0.join("lake");
+    let z = [
+        zscaler_line(
+            "2024-02-01 10:00:00",
+            "alice@example.com",
+            "LAPTOP-ALICE",
+            "10.3.0.5",
+            "login.evil.example/verify?id=1",
+            "Mozilla/5.0 (Windows NT 10.0) Chrome/121.0",
+        ),
+        zscaler_line(
+            "2024-02-01 10:05:00",
+            "bob@example.com",
+            "LAPTOP-BOB",
+            "10.3.0.6",
+            "cdn.evil.example/payload.exe",
+            "curl/8.5.0",
+        ),
+        zscaler_line(
+            "2024-02-01 10:06:00",
+            "alice@example.com",
+            "LAPTOP-ALICE",
+            "10.3.0.5",
+            "evil.example/",
+            "Mozilla/5.0 (Windows NT 10.0) Chrome/121.0",
+        ),
+        zscaler_line(
+            "2024-02-01 10:07:00",
+            "carol@example.com",
+            "MAC-CAROL",
+            "10.3.0.7",
+            "www.notevil.example/",
+            "Safari/605.1",
+        ),
+    ]
+    .join("\n")
+        + "\n";
+    let zf = t.0.join("zscaler.log");
+    write(&zf, z.as_bytes());
+    let out = run(
+        &[
+            "ingest",
+            zf.to_str().expect("p"),
+            "--format",
+            "zscaler",
+            "--summary",
+            "json",
+        ],
+        &lake,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(summary(&out)["total"]["stored"], 4);
+
+    // nginx combined log from stdin, detected by content.
+    let nginx = "203.0.113.9 - - [01/Feb/2024:10:00:30 +0000] \"GET /wp-login.php?x=1 HTTP/1.1\" 404 153 \"-\" \"sqlmap/1.7\"\n";
+    let mut child = bin()
+        .arg("--lake")
+        .arg(&lake)
+        .args(["ingest", "-", "--summary", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(nginx.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = summary(&out);
+    assert_eq!(s["inputs"][0]["format"], "nginx");
+    assert_eq!(s["total"]["stored"], 1);
+
+    // Which users requested URLs on evil.example (any subdomain), from which devices, with which UAs?
+    let out = run(
+        &[
+            "top",
+            "user,device,user_agent",
+            "--table",
+            "http",
+            "--by",
+            "flows",
+            "domain evil.example",
+            "-o",
+            "json",
+        ],
+        &lake,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["user"], "alice@example.com");
+    assert_eq!(rows[0]["device"], "LAPTOP-ALICE");
+    assert_eq!(rows[0]["requests"], 2);
+    assert_eq!(rows[1]["user"], "bob@example.com");
+    assert_eq!(rows[1]["user_agent"], "curl/8.5.0");
+    // Filter language on HTTP fields.
+    let rows = query_json(
+        &lake,
+        &["--table", "http", "status 4xx and ua contains sqlmap"],
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["client_ip"], "203.0.113.9");
+    let rows = query_json(
+        &lake,
+        &[
+            "--table",
+            "http",
+            "url contains payload",
+            "--columns",
+            "host,domain,path",
+        ],
+    );
+    assert_eq!(rows[0]["host"], "cdn.evil.example");
+    assert_eq!(rows[0]["domain"], "evil.example");
+    assert_eq!(rows[0]["path"], "/payload.exe");
+
+    // SQL join between http and flows by client IP and time.
+    let vpc = format!("{HEADER}\n2 1 eni-1 10.3.0.6 198.51.100.40 50000 443 6 900 9000000 1706781900 1706781960 ACCEPT OK\n");
+    let vf = t.0.join("vpc.log");
+    write(&vf, vpc.as_bytes());
+    assert!(run(&["ingest", vf.to_str().expect("p")], &lake)
+        .status
+        .success());
+    let rows = query_json(
+        &lake,
+        &[
+            "--sql",
+            "SELECT h.user, h.url, f.bytes_out FROM http h JOIN flows f ON f.src_ip = h.client_ip \
+             AND f.time BETWEEN h.time - INTERVAL '5 minutes' AND h.time + INTERVAL '5 minutes' ORDER BY h.time",
+        ],
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["user"], "bob@example.com");
+    assert_eq!(rows[0]["bytes_out"], 9_000_000);
+}
