@@ -109,8 +109,8 @@ impl DeadLetter {
 }
 
 enum Builder {
-    Flow(FlowBatchBuilder),
-    Http(HttpBatchBuilder),
+    Flow(Box<FlowBatchBuilder>),
+    Http(Box<HttpBatchBuilder>),
 }
 
 /// Per-worker state: buffers by (table, hour), staged files and finished inputs.
@@ -169,7 +169,7 @@ impl RecordSink for InputSink<'_, '_> {
             .w
             .buffers
             .entry(key)
-            .or_insert_with(|| Builder::Flow(FlowBatchBuilder::new()));
+            .or_insert_with(|| Builder::Flow(Box::default()));
         if let Builder::Flow(b) = b {
             b.push(r, self.format, &self.entry.origin, dir);
         }
@@ -182,7 +182,7 @@ impl RecordSink for InputSink<'_, '_> {
             .w
             .buffers
             .entry(key)
-            .or_insert_with(|| Builder::Http(HttpBatchBuilder::new()));
+            .or_insert_with(|| Builder::Http(Box::default()));
         if let Builder::Http(b) = b {
             b.push(r, self.format, &self.entry.origin);
         }
