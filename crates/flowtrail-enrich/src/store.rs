@@ -209,6 +209,17 @@ impl IntelStore {
         Ok(&feed.meta)
     }
 
+    /// Changes where a feed is re-read from by `intel update`; returns whether it exists.
+    pub fn set_source(&mut self, name: &str, source: &str) -> bool {
+        match self.feeds.iter_mut().find(|f| f.meta.name == name) {
+            Some(f) => {
+                f.meta.source = source.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes a feed; returns whether it existed.
     pub fn remove_feed(&mut self, name: &str) -> bool {
         let before = self.feeds.len();

@@ -3,6 +3,7 @@
 //!
 //! Invariant: this crate never writes to the lake.
 
+pub mod enrich_udf;
 pub mod filter;
 pub mod timerange;
 pub mod udf;
@@ -19,6 +20,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use flowtrail_schema::{Column, ColumnType, FLOW_COLUMNS, HTTP_COLUMNS};
 
+pub use enrich_udf::Enrichment;
 pub use filter::{parse_filter, parse_filter_for, FilterError, Table};
 pub use timerange::{parse_time, TimeRange};
 
@@ -54,6 +56,32 @@ pub async fn open_session(
     root: &Path,
     range: &TimeRange,
 ) -> Result<SessionContext, DataFusionError> {
+    open_session_with(root, range, &Enrichment::default()).await
+}
+
+/// The folder of a lake's intel store.
+pub fn intel_dir(root: &Path) -> std::path::PathBuf {
+    root.join("_intel")
+}
+
+/// Loads the lake's intel store (`<lake>/_intel/`) as a matching index, `None` when it has none.
+pub fn load_intel(root: &Path) -> Result<Option<Arc<flowtrail_enrich::TiIndex>>, DataFusionError> {
+    let dir = intel_dir(root);
+    if !dir.join(flowtrail_enrich::store::STORE_FILE).is_file() {
+        return Ok(None);
+    }
+    let store = flowtrail_enrich::IntelStore::load(&dir)
+        .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+    Ok(Some(Arc::new(store.into_index())))
+}
+
+/// Like [`open_session`], also registering the enrichment functions of `enrich`
+/// (see [`enrich_udf`]); `ti_match` uses the lake's intel store when `enrich.ti` is `None`.
+pub async fn open_session_with(
+    root: &Path,
+    range: &TimeRange,
+    enrich: &Enrichment,
+) -> Result<SessionContext, DataFusionError> {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
@@ -61,6 +89,11 @@ pub async fn open_session(
     config.options_mut().sql_parser.enable_ident_normalization = true;
     let ctx = SessionContext::new_with_config(config);
     udf::register_all(&ctx);
+    let mut enrich = enrich.clone();
+    if enrich.ti.is_none() {
+        enrich.ti = load_intel(root)?;
+    }
+    enrich_udf::register(&ctx, &enrich);
     for (name, cols) in [("flows", FLOW_COLUMNS), ("http", HTTP_COLUMNS)] {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir)

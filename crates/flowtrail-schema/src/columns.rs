@@ -47,8 +47,8 @@ const fn col(name: &'static str, ty: ColumnType, ocsf: &'static str, doc: &'stat
 
 use ColumnType::*;
 
-/// Columns of the `flows` table, in storage order. Enrichment columns are appended by the
-/// enrichment stage (a later issue) and are not part of the base catalogue.
+/// Columns of the `flows` table, in storage order. The enrichment columns come last and are
+/// nullable: files written before they existed read them as NULL.
 pub const FLOW_COLUMNS: &[Column] = &[
     col("time", Timestamp, "start_time / `event.start`", "Start of the flow or of the source's aggregation window (AWS `start`, Azure tuple time, NetFlow first switched). OCSF `time` uses the same value, following Amazon Security Lake."),
     col("end_time", Timestamp, "end_time / `event.end`", "End of the flow or window, where the source reports it."),
@@ -81,6 +81,11 @@ pub const FLOW_COLUMNS: &[Column] = &[
     col("nat_dst_ip", Ip, "dst_endpoint.intermediate_ips", "Packet-level or translated destination address (AWS pkt-dstaddr, firewall NAT destination)."),
     col("mac", Text, "device.mac / `observer.mac`", "MAC address of the interface that logged the flow (Azure), upper-case hex without separators."),
     col("extra", Text, "unmapped / `event.original`", "Source fields without a column, as a JSON object (e.g. AWS az-id, traffic-path, ECS fields; Azure encryption)."),
+    col("src_country", Text, "src_endpoint.location.country / `source.geo.country_iso_code`", "ISO country code of `src_ip` from the GeoIP database given at ingest (`--geoip`)."),
+    col("src_asn", Int64, "src_endpoint.autonomous_system.number / `source.as.number`", "Autonomous system number of `src_ip` from the ASN database given at ingest."),
+    col("dst_country", Text, "dst_endpoint.location.country / `destination.geo.country_iso_code`", "ISO country code of `dst_ip`."),
+    col("dst_asn", Int64, "dst_endpoint.autonomous_system.number / `destination.as.number`", "Autonomous system number of `dst_ip`."),
+    col("ti_hits", Text, "enrichments / `threat.indicator.provider`", "Comma-separated names of the intel feeds (`flowtrail intel list`) that listed `src_ip` or `dst_ip` at ingest time; NULL when none did."),
 ];
 
 /// Columns of the `http` table, in storage order.
@@ -110,4 +115,5 @@ pub const HTTP_COLUMNS: &[Column] = &[
     col("duration_ms", Int64, "duration / `event.duration`", "Request duration in milliseconds."),
     col("action", Text, "action / `event.outcome`", "`allowed` or `denied` (proxy and firewall verdicts)."),
     col("extra", Text, "unmapped", "Source fields without a column, as a JSON object."),
+    col("ti_hits", Text, "enrichments / `threat.indicator.provider`", "Comma-separated names of the intel feeds that listed the client or server address, host (or a parent domain), URL or user agent at ingest time; NULL when none did."),
 ];

@@ -94,6 +94,17 @@ fn opt_u64(b: &mut Int64Builder, v: Option<u64>) {
     b.append_option(v.map(|v| v.min(i64::MAX as u64) as i64));
 }
 
+/// Enrichment values of one flow row (all optional).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FlowEnrichment<'a> {
+    pub src_country: Option<&'a str>,
+    pub src_asn: Option<u32>,
+    pub dst_country: Option<&'a str>,
+    pub dst_asn: Option<u32>,
+    /// Comma-separated feed names.
+    pub ti_hits: Option<&'a str>,
+}
+
 /// Accumulates flow rows into Arrow columns.
 pub struct FlowBatchBuilder {
     time: TimestampMicrosecondBuilder,
@@ -127,6 +138,11 @@ pub struct FlowBatchBuilder {
     nat_dst_ip: StringBuilder,
     mac: StringBuilder,
     extra: StringBuilder,
+    src_country: StringBuilder,
+    src_asn: Int64Builder,
+    dst_country: StringBuilder,
+    dst_asn: Int64Builder,
+    ti_hits: StringBuilder,
     scratch: String,
     rows: usize,
 }
@@ -172,6 +188,11 @@ impl FlowBatchBuilder {
             nat_dst_ip: StringBuilder::new(),
             mac: StringBuilder::new(),
             extra: StringBuilder::new(),
+            src_country: StringBuilder::new(),
+            src_asn: Int64Builder::new(),
+            dst_country: StringBuilder::new(),
+            dst_asn: Int64Builder::new(),
+            ti_hits: StringBuilder::new(),
             scratch: String::with_capacity(48),
             rows: 0,
         }
@@ -187,13 +208,32 @@ impl FlowBatchBuilder {
         self.rows == 0
     }
 
-    /// Appends one row. `direction` is the resolved direction (the record's own, or derived).
+    /// Appends one row without enrichment. `direction` is the resolved direction (the
+    /// record's own, or derived).
     pub fn push(
         &mut self,
         r: &FlowRecord<'_>,
         source_format: &str,
         origin: &str,
         direction: Option<Direction>,
+    ) {
+        self.push_enriched(
+            r,
+            source_format,
+            origin,
+            direction,
+            &FlowEnrichment::default(),
+        );
+    }
+
+    /// Appends one row with its enrichment values.
+    pub fn push_enriched(
+        &mut self,
+        r: &FlowRecord<'_>,
+        source_format: &str,
+        origin: &str,
+        direction: Option<Direction>,
+        e: &FlowEnrichment<'_>,
     ) {
         self.time.append_value(r.time);
         self.end_time.append_option(r.end_time);
@@ -228,6 +268,11 @@ impl FlowBatchBuilder {
         opt_ip(&mut self.nat_dst_ip, &r.nat_dst_ip, &mut self.scratch);
         self.mac.append_option(r.mac.as_deref());
         self.extra.append_option(r.extra.as_deref());
+        self.src_country.append_option(e.src_country);
+        self.src_asn.append_option(e.src_asn.map(i64::from));
+        self.dst_country.append_option(e.dst_country);
+        self.dst_asn.append_option(e.dst_asn.map(i64::from));
+        self.ti_hits.append_option(e.ti_hits);
         self.rows += 1;
     }
 
@@ -265,6 +310,11 @@ impl FlowBatchBuilder {
             Arc::new(self.nat_dst_ip.finish()),
             Arc::new(self.mac.finish()),
             Arc::new(self.extra.finish()),
+            Arc::new(self.src_country.finish()),
+            Arc::new(self.src_asn.finish()),
+            Arc::new(self.dst_country.finish()),
+            Arc::new(self.dst_asn.finish()),
+            Arc::new(self.ti_hits.finish()),
         ];
         self.rows = 0;
         // The column list mirrors FLOW_COLUMNS; a mismatch is a programming error caught by tests.
@@ -314,6 +364,7 @@ const HTTP_TEXTS: &[&str] = &[
     "content_type",
     "action",
     "extra",
+    "ti_hits",
 ];
 
 impl HttpBatchBuilder {
@@ -345,8 +396,19 @@ impl HttpBatchBuilder {
         self.rows == 0
     }
 
-    /// Appends one row.
+    /// Appends one row without enrichment.
     pub fn push(&mut self, r: &HttpRecord<'_>, source_format: &str, origin: &str) {
+        self.push_enriched(r, source_format, origin, None);
+    }
+
+    /// Appends one row; `ti_hits` is the comma-separated names of the feeds that matched it.
+    pub fn push_enriched(
+        &mut self,
+        r: &HttpRecord<'_>,
+        source_format: &str,
+        origin: &str,
+        ti_hits: Option<&str>,
+    ) {
         self.time.append_value(r.time);
         self.origin_line
             .append_value(r.origin_line.min(i64::MAX as u64) as i64);
@@ -357,7 +419,7 @@ impl HttpBatchBuilder {
         opt_u64(&mut self.bytes_in, r.bytes_in);
         opt_u64(&mut self.bytes_out, r.bytes_out);
         opt_u64(&mut self.duration_ms, r.duration_ms);
-        let vals: [Option<&str>; 16] = [
+        let vals: [Option<&str>; 17] = [
             Some(source_format),
             Some(origin),
             r.user.as_deref(),
@@ -374,6 +436,7 @@ impl HttpBatchBuilder {
             r.content_type.as_deref(),
             r.action.map(|a| a.as_str()),
             r.extra.as_deref(),
+            ti_hits,
         ];
         for (b, v) in self.texts.iter_mut().zip(vals) {
             b.append_option(v);

@@ -19,6 +19,6 @@ pub mod batch;
 pub mod lake;
 pub mod manifest;
 
-pub use batch::{flow_schema, http_schema, FlowBatchBuilder, HttpBatchBuilder};
+pub use batch::{flow_schema, http_schema, FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder};
 pub use lake::{Failpoint, Lake, LakeError, Partition, StagedFile, Table};
 pub use manifest::{InputEntry, InputKey};

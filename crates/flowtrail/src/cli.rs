@@ -16,8 +16,26 @@ pub struct Cli {
         default_value = "flowtrail-lake"
     )]
     pub lake: PathBuf,
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Enrichment data for the SQL functions (`geo_country`, `asn`, `asset`, `user_at`...).
+#[derive(Debug, Args)]
+pub struct EnrichArgs {
+    /// MaxMind-format databases (City/Country and ASN, comma-separated): at ingest they fill
+    /// src/dst_country and src/dst_asn; in queries they back `geo_country(ip)`, `geo_city(ip)`,
+    /// `asn(ip)` and `as_org(ip)`.
+    #[arg(long, global = true, env = "FLOWTRAIL_GEOIP", value_delimiter = ',')]
+    pub geoip: Vec<PathBuf>,
+    /// Asset inventory CSV (ip or network, hostname, owner, criticality, tags) for `asset(ip)`.
+    #[arg(long, global = true)]
+    pub assets: Option<PathBuf>,
+    /// IP-to-user bindings CSV (ip, user, start, end) for `user_at(ip, time)`.
+    #[arg(long, global = true)]
+    pub user_bindings: Option<PathBuf>,
 }
 
 const EXAMPLES: &str = "Examples:
@@ -30,6 +48,9 @@ const EXAMPLES: &str = "Examples:
   flowtrail top dst_port --by flows 'outbound and denied'
   flowtrail query --table http 'domain evil.example and status 2xx' --columns time,user,device,url,user_agent
   flowtrail top user,device --table http 'domain evil.example'
+  flowtrail intel add feed.stix.json --name acme-stix
+  flowtrail intel retro --since 90d
+  flowtrail query --geoip GeoLite2-City.mmdb,GeoLite2-ASN.mmdb --sql \"SELECT geo_country(dst_ip), asn(dst_ip), count(*) FROM flows WHERE ti_match(dst_ip) IS NOT NULL GROUP BY 1, 2\"
 Exit codes: 0 success; 1 an input failed or a query was bad; 2 usage; 3 records were rejected (see the dead-letter file).";
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +72,57 @@ pub enum Command {
     },
     /// Generate realistic synthetic logs for benchmarks and demos.
     Gen(GenArgs),
+    /// Manage threat-intelligence feeds (`<lake>/_intel/`) and hunt past data for their indicators.
+    Intel(IntelArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IntelArgs {
+    #[command(subcommand)]
+    pub command: IntelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntelCommand {
+    /// Add a feed file (plain list, URLhaus/Feodo CSV, STIX 2.1, MISP).
+    Add {
+        /// The feed file.
+        file: PathBuf,
+        /// The feed's name (shown by `ti_match` and retro-hunting).
+        #[arg(long)]
+        name: String,
+        /// auto, list, csv-urlhaus, csv-feodo, csv-threatfox, stix or misp.
+        #[arg(long, default_value = "auto")]
+        format: String,
+    },
+    /// List the feeds.
+    List,
+    /// Remove a feed.
+    Remove {
+        /// The feed's name.
+        name: String,
+    },
+    /// Re-read a feed from its source (or from FILE, which becomes its source).
+    Update {
+        /// The feed's name.
+        name: String,
+        /// A new copy of the feed.
+        file: Option<PathBuf>,
+    },
+    /// Find past flows and HTTP records matching today's indicators.
+    Retro(RetroArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetroArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Most rows to print.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: usize,
+    /// Output format (default: table on a terminal, CSV otherwise).
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
 }
 
 #[derive(Debug, Args)]

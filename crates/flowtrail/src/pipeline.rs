@@ -12,14 +12,16 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, RecordBatch};
+use flowtrail_enrich::{GeoDb, Hit, TiIndex};
 use flowtrail_formats::{by_name, sniff, DecodeContext, Format, Framing};
 use flowtrail_query::udf::{Net, DEFAULT_INTERNAL};
 use flowtrail_schema::{Direction, FlowRecord, HttpRecord, RecordSink};
 use flowtrail_store::{
-    FlowBatchBuilder, HttpBatchBuilder, InputEntry, Lake, Partition, StagedFile, Table,
+    FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder, InputEntry, Lake, Partition, StagedFile,
+    Table,
 };
 
 use crate::input::{self, CappedLines, InputSpec, Line, Payload};
@@ -40,6 +42,10 @@ pub struct Options {
     pub utc_offset_secs: Option<i32>,
     /// A custom nginx/Apache log format for the `nginx`/`apache` formats.
     pub log_format: Option<String>,
+    /// GeoIP/ASN databases for the `*_country`/`*_asn` columns.
+    pub geo: Option<Arc<GeoDb>>,
+    /// Intel indicators for the `ti_hits` columns.
+    pub ti: Option<Arc<TiIndex>>,
 }
 
 impl Options {
@@ -170,8 +176,30 @@ impl RecordSink for InputSink<'_, '_> {
             .buffers
             .entry(key)
             .or_insert_with(|| Builder::Flow(Box::default()));
+        let opts = self.w.opts;
+        let mut e = FlowEnrichment::default();
+        if let Some(geo) = opts.geo.as_deref() {
+            if let Some(ip) = r.src_ip {
+                let g = geo.lookup(ip);
+                e.src_country = g.country_iso;
+                e.src_asn = g.asn;
+            }
+            if let Some(ip) = r.dst_ip {
+                let g = geo.lookup(ip);
+                e.dst_country = g.country_iso;
+                e.dst_asn = g.asn;
+            }
+        }
+        let hits = opts.ti.as_deref().and_then(|ti| {
+            let mut hits: Vec<&Hit> = Vec::new();
+            for ip in [r.src_ip, r.dst_ip].into_iter().flatten() {
+                ti.match_ip_into(ip, r.time, &mut hits);
+            }
+            flowtrail_query::enrich_udf::feed_names(hits)
+        });
+        e.ti_hits = hits.as_deref();
         if let Builder::Flow(b) = b {
-            b.push(r, self.format, &self.entry.origin, dir);
+            b.push_enriched(r, self.format, &self.entry.origin, dir, &e);
         }
         self.after_push();
     }
@@ -183,8 +211,24 @@ impl RecordSink for InputSink<'_, '_> {
             .buffers
             .entry(key)
             .or_insert_with(|| Builder::Http(Box::default()));
+        let hits = self.w.opts.ti.as_deref().and_then(|ti| {
+            let mut hits: Vec<&Hit> = Vec::new();
+            for ip in [r.client_ip, r.server_ip].into_iter().flatten() {
+                ti.match_ip_into(ip, r.time, &mut hits);
+            }
+            if let Some(h) = r.host.as_deref() {
+                ti.match_domain_into(h, r.time, &mut hits);
+            }
+            if let Some(u) = r.url.as_deref() {
+                ti.match_url_into(u, r.time, &mut hits);
+            }
+            if let Some(ua) = r.user_agent.as_deref() {
+                ti.match_user_agent_into(ua, r.time, &mut hits);
+            }
+            flowtrail_query::enrich_udf::feed_names(hits)
+        });
         if let Builder::Http(b) = b {
-            b.push(r, self.format, &self.entry.origin);
+            b.push_enriched(r, self.format, &self.entry.origin, hits.as_deref());
         }
         self.after_push();
     }

@@ -15,14 +15,28 @@ use crate::pipeline::{self, Options, Report};
 /// Exit code when some records were rejected but every input was read.
 pub const EXIT_REJECTED: u8 = 3;
 
-pub fn run(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<ExitCode> {
-    let report = ingest(lake_dir, a)?;
+pub fn run(
+    lake_dir: &Path,
+    a: &IngestArgs,
+    enrich: &flowtrail_query::Enrichment,
+) -> anyhow::Result<ExitCode> {
+    let report = ingest_with(lake_dir, a, enrich)?;
     print_summary(&report, a.summary)?;
     Ok(exit_code(&report))
 }
 
 /// Runs an ingest and returns its report (shared with `demo`).
 pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
+    ingest_with(lake_dir, a, &flowtrail_query::Enrichment::default())
+}
+
+/// Runs an ingest with enrichment (GeoIP from `enrich`; intel from `enrich.ti`, else the lake's
+/// intel store).
+pub fn ingest_with(
+    lake_dir: &Path,
+    a: &IngestArgs,
+    enrich: &flowtrail_query::Enrichment,
+) -> anyhow::Result<Report> {
     let format = a
         .format
         .as_deref()
@@ -53,6 +67,11 @@ pub fn ingest(lake_dir: &Path, a: &IngestArgs) -> anyhow::Result<Report> {
         max_document_bytes: a.max_document_mib.saturating_mul(1 << 20),
         utc_offset_secs: a.utc_offset.as_deref().map(parse_offset).transpose()?,
         log_format: a.log_format.clone(),
+        geo: enrich.geo.clone(),
+        ti: match &enrich.ti {
+            Some(ti) => Some(ti.clone()),
+            None => flowtrail_query::load_intel(lake_dir).context("loading the intel store")?,
+        },
     };
     let mut lake =
         Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;

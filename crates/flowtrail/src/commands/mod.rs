@@ -3,6 +3,7 @@
 mod demo;
 mod gen;
 mod ingest;
+mod intel;
 mod query;
 
 use std::process::ExitCode;
@@ -13,9 +14,10 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => demo::run(&a),
-        Command::Ingest(a) => ingest::run(&cli.lake, &a),
-        Command::Query(a) => query::run_query(&cli.lake, &a),
-        Command::Top(a) => query::run_top(&cli.lake, &a),
+        Command::Ingest(a) => ingest::run(&cli.lake, &a, &intel::enrichment(&cli.enrich)?),
+        Command::Query(a) => query::run_query(&cli.lake, &a, &intel::enrichment(&cli.enrich)?),
+        Command::Top(a) => query::run_top(&cli.lake, &a, &intel::enrichment(&cli.enrich)?),
+        Command::Intel(a) => intel::run(&cli.lake, &cli.enrich, &a),
         Command::Gen(a) => gen::run(&a),
         Command::Formats => {
             println!(

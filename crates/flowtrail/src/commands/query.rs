@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use flowtrail_query::{open_session, parse_time, TimeRange, TopBy};
+use flowtrail_query::{open_session_with, parse_time, Enrichment, TimeRange, TopBy};
 
 use crate::cli::{By, QueryArgs, RangeArgs, TopArgs};
 use crate::output;
@@ -16,7 +16,7 @@ fn now_micros() -> i64 {
         .unwrap_or(0)
 }
 
-fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
+pub(crate) fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
     let now = now_micros();
     let p = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
         s.as_deref()
@@ -29,7 +29,7 @@ fn range(r: &RangeArgs) -> anyhow::Result<TimeRange> {
     })
 }
 
-fn check_lake(lake: &Path) -> anyhow::Result<()> {
+pub(crate) fn check_lake(lake: &Path) -> anyhow::Result<()> {
     if !lake.join("flows").is_dir() {
         anyhow::bail!(
             "{}: no lake here (run `flowtrail ingest ... --lake {}` first, or pass --lake / FLOWTRAIL_LAKE)",
@@ -40,17 +40,18 @@ fn check_lake(lake: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn execute(
+pub(crate) fn execute(
     lake: &Path,
     range: &TimeRange,
     sql: &str,
+    enrich: &Enrichment,
 ) -> anyhow::Result<Vec<arrow::array::RecordBatch>> {
     check_lake(lake)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let ctx = open_session(lake, range)
+        let ctx = open_session_with(lake, range, enrich)
             .await
             .context("opening the lake")?;
         let df = ctx
@@ -63,7 +64,7 @@ fn execute(
     })
 }
 
-pub fn run_query(lake: &Path, a: &QueryArgs) -> anyhow::Result<ExitCode> {
+pub fn run_query(lake: &Path, a: &QueryArgs, enrich: &Enrichment) -> anyhow::Result<ExitCode> {
     let range = range(&a.range)?;
     let sql = match &a.sql {
         Some(sql) => sql.clone(),
@@ -73,12 +74,12 @@ pub fn run_query(lake: &Path, a: &QueryArgs) -> anyhow::Result<ExitCode> {
             flowtrail_query::filter_sql(a.table.table(), &filter, cols, Some(a.limit))?
         }
     };
-    let batches = execute(lake, &range, &sql)?;
+    let batches = execute(lake, &range, &sql, enrich)?;
     output::write(&batches, output::choose(a.output))?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_top(lake: &Path, a: &TopArgs) -> anyhow::Result<ExitCode> {
+pub fn run_top(lake: &Path, a: &TopArgs, enrich: &Enrichment) -> anyhow::Result<ExitCode> {
     let range = range(&a.range)?;
     let fields: Vec<String> = a
         .field
@@ -93,7 +94,7 @@ pub fn run_top(lake: &Path, a: &TopArgs) -> anyhow::Result<ExitCode> {
     };
     let sql =
         flowtrail_query::top_sql_for(a.table.table(), &fields, by, &a.filter.join(" "), a.limit)?;
-    let batches = execute(lake, &range, &sql)?;
+    let batches = execute(lake, &range, &sql, enrich)?;
     output::write(&batches, output::choose(a.output))?;
     Ok(ExitCode::SUCCESS)
 }
