@@ -76,6 +76,17 @@ pub enum Command {
     Intel(IntelArgs),
 }
 
+/// Credentials for a TAXII 2.1 source (HTTP basic auth).
+#[derive(Debug, Args)]
+pub struct TaxiiArgs {
+    /// TAXII user (also taken from the URL's `user@`; stored with the feed's source).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// TAXII password (never stored; defaults to $FLOWTRAIL_TAXII_PASSWORD).
+    #[arg(long)]
+    pub password: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct IntelArgs {
     #[command(subcommand)]
@@ -84,9 +95,10 @@ pub struct IntelArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum IntelCommand {
-    /// Add a feed file (plain list, URLhaus/Feodo CSV, STIX 2.1, MISP).
+    /// Add a feed file (plain list, URLhaus/Feodo CSV, STIX 2.1, MISP) or a TAXII 2.1
+    /// collection (`taxii+http://HOST:PORT/API_ROOT/collections/ID/`).
     Add {
-        /// The feed file.
+        /// The feed file, or a TAXII 2.1 collection URL starting with `taxii+http://`.
         file: PathBuf,
         /// The feed's name (shown by `ti_match` and retro-hunting).
         #[arg(long)]
@@ -94,6 +106,8 @@ pub enum IntelCommand {
         /// auto, list, csv-urlhaus, csv-feodo, csv-threatfox, stix or misp.
         #[arg(long, default_value = "auto")]
         format: String,
+        #[command(flatten)]
+        taxii: TaxiiArgs,
     },
     /// List the feeds.
     List,
@@ -102,12 +116,19 @@ pub enum IntelCommand {
         /// The feed's name.
         name: String,
     },
-    /// Re-read a feed from its source (or from FILE, which becomes its source).
+    /// Re-read a feed from its source (or from FILE, which becomes its source); a TAXII
+    /// collection is asked for the objects added since the last fetch (`--full`: all).
     Update {
         /// The feed's name.
         name: String,
-        /// A new copy of the feed.
+        /// A new copy of the feed (or a new TAXII collection URL).
         file: Option<PathBuf>,
+        /// For a TAXII collection: fetch every object again instead of only those added since
+        /// the last fetch.
+        #[arg(long)]
+        full: bool,
+        #[command(flatten)]
+        taxii: TaxiiArgs,
     },
     /// Find past flows and HTTP records matching today's indicators.
     Retro(RetroArgs),

@@ -7,6 +7,7 @@ mod commands;
 mod input;
 mod output;
 mod pipeline;
+mod taxii;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! `flowtrail intel add|list|remove|update|retro` and the enrichment options of queries.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,8 +10,9 @@ use flowtrail_enrich::feeds::{parse_bytes, FeedFormat, Parsed};
 use flowtrail_enrich::{AssetInventory, GeoDb, IntelStore, UserBindings};
 use flowtrail_query::{intel_dir, Enrichment};
 
-use crate::cli::{EnrichArgs, IntelArgs, IntelCommand, RetroArgs};
+use crate::cli::{EnrichArgs, IntelArgs, IntelCommand, RetroArgs, TaxiiArgs};
 use crate::output;
+use crate::taxii;
 
 /// Loads the GeoIP databases, inventory and bindings named on the command line; the intel store
 /// is loaded by the query session itself.
@@ -71,25 +73,121 @@ fn read_feed(
     Ok((format, parsed))
 }
 
+/// A feed read from its source.
+struct Loaded {
+    format: FeedFormat,
+    parsed: Parsed,
+    /// The source to store: a canonical path, or the TAXII collection URL with the user (never
+    /// the password) and the `#added_after=` cursor for the next update.
+    source: String,
+    /// For an incremental TAXII fetch: the ids of every indicator object fetched (new versions
+    /// replace, and revocations remove, the stored indicators with that `reference`).
+    increment_ids: Option<HashSet<String>>,
+}
+
+/// Reads a feed from a file or, for a `taxii+http://` source, from a TAXII 2.1 collection
+/// (only the objects added after the source's `#added_after=` cursor when `incremental`).
+fn load_feed(
+    source: &Path,
+    format: Option<&FeedFormat>,
+    name: &str,
+    auth: &TaxiiArgs,
+    incremental: bool,
+) -> anyhow::Result<Loaded> {
+    let text = source.to_string_lossy();
+    if !taxii::is_taxii(&text) {
+        let (format, parsed) = read_feed(source, format, name)?;
+        let stored = source
+            .canonicalize()
+            .unwrap_or_else(|_| source.to_path_buf())
+            .display()
+            .to_string();
+        return Ok(Loaded {
+            format,
+            parsed,
+            source: stored,
+            increment_ids: None,
+        });
+    }
+    if let Some(f) = format {
+        if *f != FeedFormat::Stix {
+            anyhow::bail!(
+                "{text}: a TAXII 2.1 collection holds STIX objects; --format {} does not apply",
+                f.name()
+            );
+        }
+    }
+    let src = taxii::Source::parse(&text)?;
+    let creds = taxii::credentials(&src, auth.user.as_deref(), auth.password.as_deref());
+    let after = if incremental {
+        src.added_after.as_deref()
+    } else {
+        None
+    };
+    let fetched = taxii::fetch(&src, &creds, after)?;
+    let shown = src.display(creds.user.as_deref());
+    eprintln!(
+        "flowtrail: {shown}: {} {}objects in {} page{}{}",
+        fetched.objects,
+        if after.is_some() { "new " } else { "" },
+        fetched.pages,
+        if fetched.pages == 1 { "" } else { "s" },
+        fetched
+            .date_added_last
+            .as_deref()
+            .map_or(String::new(), |d| format!(", last added {d}"))
+    );
+    // Keep the old cursor when nothing new came.
+    let cursor = fetched.date_added_last.as_deref().or(after);
+    let stored = src.stored(creds.user.as_deref(), cursor);
+    let increment_ids = after.map(|_| indicator_ids(&fetched.bundle));
+    let (format, parsed) = parse_bytes(fetched.bundle.as_bytes(), Some(&FeedFormat::Stix), name);
+    warn_skipped(&shown, &parsed.report);
+    Ok(Loaded {
+        format,
+        parsed,
+        source: stored,
+        increment_ids,
+    })
+}
+
+/// The ids of the STIX indicator objects in a bundle.
+fn indicator_ids(bundle: &str) -> HashSet<String> {
+    let v: serde_json::Value = serde_json::from_str(bundle).unwrap_or_default();
+    v.get("objects")
+        .and_then(|o| o.as_array())
+        .map(|objs| {
+            objs.iter()
+                .filter(|o| o.get("type").and_then(|t| t.as_str()) == Some("indicator"))
+                .filter_map(|o| o.get("id").and_then(|i| i.as_str()).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn run(lake: &Path, enrich: &EnrichArgs, a: &IntelArgs) -> anyhow::Result<ExitCode> {
     let dir = intel_dir(lake);
     let mut store = IntelStore::open(&dir)?;
     match &a.command {
-        IntelCommand::Add { file, name, format } => {
+        IntelCommand::Add {
+            file,
+            name,
+            format,
+            taxii,
+        } => {
             let format = format_arg(format)?;
-            let (format, parsed) = read_feed(file, format.as_ref(), name)?;
+            let Loaded {
+                format,
+                parsed,
+                source,
+                ..
+            } = load_feed(file, format.as_ref(), name, taxii, false)?;
             if parsed.indicators.is_empty() {
                 anyhow::bail!(
-                    "{}: no indicators found (read as {}); pass --format?",
-                    file.display(),
+                    "{source}: no indicators found (read as {}); pass --format?",
                     format.name()
                 );
             }
-            let source = file
-                .canonicalize()
-                .unwrap_or_else(|_| file.clone())
-                .display()
-                .to_string();
             let meta = store.add_feed(name, &source, format, parsed)?;
             println!(
                 "added {} ({}): {} indicators, {} skipped",
@@ -124,7 +222,12 @@ pub fn run(lake: &Path, enrich: &EnrichArgs, a: &IntelArgs) -> anyhow::Result<Ex
             store.save()?;
             println!("removed {name}");
         }
-        IntelCommand::Update { name, file } => {
+        IntelCommand::Update {
+            name,
+            file,
+            taxii,
+            full,
+        } => {
             let Some(feed) = store.feed(name) else {
                 anyhow::bail!("no feed named {name:?} (see `flowtrail intel list`)");
             };
@@ -133,11 +236,26 @@ pub fn run(lake: &Path, enrich: &EnrichArgs, a: &IntelArgs) -> anyhow::Result<Ex
                 Some(f) => f.clone(),
                 None => feed.meta.source.clone().into(),
             };
-            let (_, parsed) = read_feed(&path, Some(&format), name)?;
-            if let Some(f) = file {
-                let source = f.canonicalize().unwrap_or_else(|_| f.clone());
-                store.set_source(name, &source.display().to_string());
-            }
+            let incremental = file.is_none() && !full;
+            let loaded = load_feed(&path, Some(&format), name, taxii, incremental)?;
+            let parsed = match &loaded.increment_ids {
+                // Keep the stored indicators the new objects do not replace or revoke.
+                Some(ids) => {
+                    let mut indicators: Vec<_> = feed
+                        .indicators
+                        .iter()
+                        .filter(|i| i.reference.as_ref().is_none_or(|r| !ids.contains(r)))
+                        .cloned()
+                        .collect();
+                    indicators.extend(loaded.parsed.indicators);
+                    Parsed {
+                        indicators,
+                        report: loaded.parsed.report,
+                    }
+                }
+                None => loaded.parsed,
+            };
+            store.set_source(name, &loaded.source);
             let meta = store.update_feed(name, parsed)?;
             println!(
                 "updated {}: {} indicators, {} skipped",
