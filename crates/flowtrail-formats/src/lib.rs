@@ -12,6 +12,8 @@ mod format;
 pub mod http;
 pub mod registry;
 pub mod time;
+mod util;
+mod zeek;
 
 pub use flowtrail_schema::{FlowRecord, HttpRecord, RecordSink, VecSink};
 pub use format::{Confidence, DecodeContext, Decoder, Format, Framing, RecordKind};

@@ -5,21 +5,8 @@ use std::net::IpAddr;
 
 use crate::time::days_from_civil;
 
-/// Parses an unsigned decimal integer (ASCII digits only, no sign, no spaces); `None` on
-/// overflow or any other byte.
-pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(v)
-}
+use crate::util::push_json_str_u as push_json_str;
+pub(crate) use crate::util::{clip_to as clip, parse_u64_bytes as parse_u64};
 
 /// Parses a port number (0–65535).
 pub(crate) fn parse_u16(s: &[u8]) -> Option<u16> {
@@ -30,13 +17,7 @@ pub(crate) fn parse_u16(s: &[u8]) -> Option<u16> {
 }
 
 /// Parses an IPv4 or IPv6 address in text form (an IPv6 zone suffix `%eth0` is dropped).
-pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
-    let s = match s.find('%') {
-        Some(cut) if s.contains(':') => s.get(..cut)?,
-        _ => s,
-    };
-    s.parse().ok()
-}
+pub(crate) use crate::util::parse_ip_zoned as parse_ip;
 
 /// Returns the address unless it is the unspecified address (`0.0.0.0`, `::`), which firewalls
 /// write for "no translation".
@@ -135,18 +116,6 @@ pub(crate) fn civil_micros(
     Some(secs * 1_000_000 + i64::from(micros))
 }
 
-/// Returns at most `max` bytes of `s` (cut at a character boundary), for error messages.
-pub(crate) fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut cut = max;
-    while cut > 0 && !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    s.get(..cut).unwrap_or_default()
-}
-
 /// Builds the compact JSON object of the `extra` column in a reusable buffer.
 #[derive(Debug, Default)]
 pub(crate) struct Extra {
@@ -204,27 +173,6 @@ impl Extra {
         }
         Some(self.buf.as_str())
     }
-}
-
-/// Appends `s` as a JSON string literal.
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str(s);
-    } else {
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                c if u32::from(c) < 0x20 => {
-                    use std::fmt::Write;
-                    let _ = write!(out, "\\u{:04x}", u32::from(c));
-                }
-                c => out.push(c),
-            }
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -84,7 +84,6 @@
 //! * <https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html> (Transit Gateway fields)
 
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use flowtrail_schema::{Action, Direction, FlowRecord, Micros, RecordSink};
 
@@ -396,9 +395,6 @@ const MAX_HEADER_FIELDS: usize = 256;
 
 /// Most fields a configured layout keeps; later ones are counted but ignored.
 const MAX_LAYOUT_FIELDS: usize = 1024;
-
-/// Longest value quoted in a rejection reason.
-const MAX_REASON_VALUE: usize = 64;
 
 /// What a column of the layout feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -746,17 +742,7 @@ fn note<'t>(bad: &mut Option<(&'static str, &'t str)>, slot: Slot, value: &'t st
     }
 }
 
-/// Returns at most [`MAX_REASON_VALUE`] bytes of `s`, cut at a char boundary.
-fn clip(s: &str) -> &str {
-    if s.len() <= MAX_REASON_VALUE {
-        return s;
-    }
-    let mut end = MAX_REASON_VALUE;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or("")
-}
+use crate::util::{clip, parse_ip, parse_u64, push_json_str};
 
 fn parse_action(tok: &str) -> Option<Action> {
     match tok {
@@ -766,85 +752,6 @@ fn parse_action(tok: &str) -> Option<Action> {
         _ if tok.eq_ignore_ascii_case("reject") => Some(Action::Denied),
         _ => None,
     }
-}
-
-/// Parses a non-negative decimal integer (digits only).
-fn parse_u64(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in b {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
-    }
-    Some(v)
-}
-
-/// Parses an IPv4 (dotted quad, no leading zeros, as `std` accepts) or IPv6 address.
-fn parse_ip(s: &str) -> Option<IpAddr> {
-    if let Some(v4) = parse_ipv4(s.as_bytes()) {
-        return Some(IpAddr::V4(v4));
-    }
-    if s.contains(':') {
-        return s.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
-    }
-    None
-}
-
-fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut parts = b.split(|c| *c == b'.');
-    for octet in octets.iter_mut() {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
-            return None;
-        }
-        let mut v: u16 = 0;
-        for &c in part {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            v = v * 10 + u16::from(d);
-        }
-        *octet = u8::try_from(v).ok()?;
-    }
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(Ipv4Addr::from(octets))
-}
-
-/// Appends `s` as a JSON string literal.
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str(s);
-    } else {
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x20 => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    let n = c as usize;
-                    out.push_str("\\u00");
-                    out.push(char::from(HEX.get(n >> 4).copied().unwrap_or(b'0')));
-                    out.push(char::from(HEX.get(n & 15).copied().unwrap_or(b'0')));
-                }
-                c => out.push(c),
-            }
-        }
-    }
-    out.push('"');
 }
 
 /// What an S3 object key of VPC flow logs tells about its records.

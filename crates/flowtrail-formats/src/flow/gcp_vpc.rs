@@ -90,8 +90,10 @@ use flowtrail_schema::{Action, FlowRecord, Micros, RecordSink};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::text_util::{clip, parse_ip, Key, ObjWriter, Scalar, TeeScalar, Transcode};
 use crate::time::parse_rfc3339;
+use crate::util::{
+    clip, non_objects_are_default, parse_ip, Key, ObjWriter, Scalar, TeeScalar, Transcode,
+};
 use crate::{Confidence, DecodeContext, Decoder, Format};
 
 /// Largest multi-line JSON value (pretty-printed entry or array) collected before giving up.
@@ -267,34 +269,6 @@ fn array_elements(text: &[u8]) -> Option<Vec<(usize, usize, u64)>> {
 // ---------------------------------------------------------------------------------------------
 // The LogEntry shape
 
-/// Generates the visitor methods that read every non-object JSON value as `Default`.
-macro_rules! non_objects_are_default {
-    () => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(Default::default())
-        }
-    };
-}
-
 /// Declares an object read into `Option<Scalar>` fields; other keys and non-objects ignored.
 macro_rules! scalar_object {
     ($name:ident, $visitor:ident { $($key:literal => $field:ident),* $(,)? }) => {
@@ -390,7 +364,7 @@ impl<'de> Visitor<'de> for SideSeed<'_> {
                 out.push(',');
             }
             first = false;
-            super::text_util::push_json_str(out, &k);
+            crate::util::push_json_str(out, &k);
             out.push(':');
             let slot = match k.as_ref() {
                 "project_id" => &mut side.project_id,

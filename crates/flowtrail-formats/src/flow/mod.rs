@@ -8,5 +8,4 @@ pub mod gcp_vpc;
 pub mod netflow;
 pub mod nfdump_csv;
 pub mod panos;
-mod text_util;
 pub mod zeek_conn;

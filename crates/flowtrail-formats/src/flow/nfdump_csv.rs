@@ -81,8 +81,8 @@ use std::net::IpAddr;
 
 use flowtrail_schema::{Action, FlowRecord, Micros, RecordSink};
 
-use super::text_util::{clip, parse_ip, parse_secs_micros, parse_u16, parse_u64, ObjWriter};
 use crate::time::parse_rfc3339;
+use crate::util::{clip, parse_ip, parse_secs_micros, parse_u16, parse_u64, ObjWriter};
 use crate::{Confidence, DecodeContext, Decoder, Format};
 
 /// nfdump `-o csv` output (1.6/1.7.1 header, newer camel-case headers, csv-fast).

@@ -99,11 +99,12 @@ use std::net::IpAddr;
 use flowtrail_schema::{Direction, FlowRecord, Micros, RecordSink};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use super::text_util::{
-    clip, f64_secs_micros, is_json_number, parse_ip, parse_secs_micros, parse_u16, parse_u64,
-    push_json_str, Key, ObjWriter, Scalar, TeeScalar, Transcode,
-};
 use crate::time::parse_rfc3339;
+use crate::util::{
+    clip, f64_secs_micros, is_json_number, parse_ip, parse_secs_micros, parse_u16, parse_u64, Key,
+    ObjWriter, Scalar, TeeScalar, Transcode,
+};
+use crate::zeek::{self, Kind, ZeekColumn};
 use crate::{Confidence, DecodeContext, Decoder, Format};
 
 /// Zeek `conn.log`: TSV with header directives, or JSON lines.
@@ -197,8 +198,8 @@ enum Col {
     Extra,
 }
 
-impl Col {
-    fn of(name: &str) -> Col {
+impl ZeekColumn for Col {
+    fn column(name: &str) -> Col {
         match name {
             "ts" => Col::Ts,
             "duration" => Col::Duration,
@@ -222,43 +223,13 @@ impl Col {
     fn in_extra(self) -> bool {
         matches!(self, Col::Extra | Col::LocalOrig | Col::LocalResp)
     }
-}
 
-/// How a value kept in `extra` is written, from its `#types` entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// `count`, `int`, `port`, `double`, `time`, `interval`: a JSON number when it is one.
-    Num,
-    /// `bool`: `T`/`F` → `true`/`false`.
-    Bool,
-    /// `set[...]`/`vector[...]`: a JSON array; `num` when the element type is numeric.
-    Set { num: bool },
-    /// Everything else (`string`, `addr`, `enum`, `subnet`...): a JSON string.
-    Str,
-}
-
-impl Kind {
-    fn of_type(ty: &str) -> Kind {
-        let numeric =
-            |t: &str| matches!(t, "count" | "int" | "port" | "double" | "time" | "interval");
-        if numeric(ty) {
-            return Kind::Num;
-        }
-        if ty == "bool" {
-            return Kind::Bool;
-        }
-        for container in ["set[", "vector["] {
-            if let Some(inner) = ty.strip_prefix(container).and_then(|r| r.strip_suffix(']')) {
-                return Kind::Set {
-                    num: numeric(inner),
-                };
-            }
-        }
-        Kind::Str
+    fn slot(self) -> Option<usize> {
+        (self != Col::Extra).then_some(self as usize)
     }
 
     /// The kind of a standard conn.log column when `#types` is missing.
-    fn of_name(name: &str) -> Kind {
+    fn kind_of_name(name: &str) -> Kind {
         match name {
             "missed_bytes" | "orig_ip_bytes" | "resp_ip_bytes" | "ip_proto" | "vlan"
             | "inner_vlan" => Kind::Num,
@@ -267,22 +238,8 @@ impl Kind {
             _ => Kind::Str,
         }
     }
-}
 
-/// The column layout of one `#fields` line.
-#[derive(Debug, Clone)]
-struct Layout {
-    cols: Vec<Col>,
-    names: Vec<String>,
-    kinds: Vec<Kind>,
-    /// Why records of this layout cannot be decoded, if they cannot.
-    problem: Option<String>,
-}
-
-impl Layout {
-    fn new(names: Vec<String>) -> Layout {
-        let cols: Vec<Col> = names.iter().map(|n| Col::of(n)).collect();
-        let kinds = names.iter().map(|n| Kind::of_name(n)).collect();
+    fn layout_problem(cols: &[Col]) -> Option<String> {
         let has = |c: Col| cols.contains(&c);
         let missing: Vec<&str> = [
             (Col::Ts, "ts"),
@@ -293,90 +250,21 @@ impl Layout {
         .filter(|(c, _)| !has(*c))
         .map(|(_, n)| *n)
         .collect();
-        let problem = if !missing.is_empty() {
+        if !missing.is_empty() {
             Some(format!("#fields lacks {}", missing.join(", ")))
         } else if !has(Col::Proto) && !has(Col::ConnState) {
             Some("#fields has neither proto nor conn_state: not a conn.log layout".to_string())
         } else {
             None
-        };
-        Layout {
-            cols,
-            names,
-            kinds,
-            problem,
         }
+    }
+    fn path_problem(path: &str) -> Option<String> {
+        path_problem(path)
     }
 }
 
 /// The directives of the current header block.
-#[derive(Debug, Clone)]
-struct Block {
-    sep: String,
-    set_sep: String,
-    empty: String,
-    unset: String,
-    path: Option<String>,
-    layout: Option<Layout>,
-}
-
-impl Default for Block {
-    fn default() -> Block {
-        Block {
-            sep: "\t".to_string(),
-            set_sep: ",".to_string(),
-            empty: "(empty)".to_string(),
-            unset: "-".to_string(),
-            path: None,
-            layout: None,
-        }
-    }
-}
-
-impl Block {
-    /// Applies one `#` line; lines that are not directives (comments, `#open`) change nothing.
-    fn directive(&mut self, line: &str) {
-        let Some(body) = line.strip_prefix('#') else {
-            return;
-        };
-        if let Some(v) = body.strip_prefix("separator") {
-            // `#separator \x09`: the only directive separated by a space, its value escaped.
-            let v = v.trim_start_matches(' ');
-            let sep = unescape(v);
-            *self = Block::default();
-            if !sep.is_empty() {
-                self.sep = sep.into_owned();
-            }
-            return;
-        }
-        let name_end = body
-            .find(|c: char| c == ' ' || self.sep.starts_with(c))
-            .unwrap_or(body.len());
-        let (name, rest) = body.split_at(name_end);
-        let value = rest
-            .strip_prefix(self.sep.as_str())
-            .unwrap_or_else(|| rest.trim_start_matches(' '));
-        match name {
-            "set_separator" => self.set_sep = unescape(value).into_owned(),
-            "empty_field" => self.empty = value.to_string(),
-            "unset_field" => self.unset = value.to_string(),
-            "path" => self.path = Some(value.to_string()),
-            "fields" => {
-                let names = value.split(self.sep.as_str()).map(str::to_string).collect();
-                self.layout = Some(Layout::new(names));
-            }
-            "types" => {
-                if let Some(layout) = &mut self.layout {
-                    let types: Vec<&str> = value.split(self.sep.as_str()).collect();
-                    if types.len() == layout.names.len() {
-                        layout.kinds = types.iter().map(|t| Kind::of_type(t)).collect();
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
+type Block = zeek::Block<Col>;
 
 /// Returns a reason when `path` names a log other than conn.
 fn path_problem(path: &str) -> Option<String> {
@@ -387,32 +275,6 @@ fn path_problem(path: &str) -> Option<String> {
             "Zeek log path {:?} is not a conn log (this decoder reads conn.log only)",
             clip(path)
         ))
-    }
-}
-
-/// Decodes `\xHH` escapes; returns the input when there are none or the result is not UTF-8.
-fn unescape(s: &str) -> Cow<'_, str> {
-    if !s.contains("\\x") {
-        return Cow::Borrowed(s);
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'\\' && b.get(i + 1) == Some(&b'x') {
-            let hex = |j: usize| b.get(j).and_then(|h| char::from(*h).to_digit(16));
-            if let (Some(h), Some(l)) = (hex(i + 2), hex(i + 3)) {
-                out.push((h * 16 + l) as u8);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(c);
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(_) => Cow::Borrowed(s),
     }
 }
 
@@ -526,39 +388,13 @@ impl ZeekConnDecoder {
             return sink.reject(line, "line is not valid UTF-8", unit);
         };
         let block = &self.block;
-        let Some(layout) = &block.layout else {
-            return sink.reject(
-                line,
-                "line before any #fields header (a Zeek TSV log starts with #separator and #fields lines)",
-                unit,
-            );
+        let layout = match block.record_layout() {
+            Ok(layout) => layout,
+            Err(reason) => return sink.reject(line, &reason, unit),
         };
-        if let Some(problem) = block.path.as_deref().and_then(path_problem) {
-            return sink.reject(line, &problem, unit);
-        }
-        if let Some(problem) = &layout.problem {
-            return sink.reject(line, problem, unit);
-        }
         let mut w = ObjWriter::new(&mut self.extra);
         let mut vals: [Option<&str>; 15] = [None; 15];
-        let mut n = 0usize;
-        for value in text.split(block.sep.as_str()) {
-            let (Some(col), Some(kind), Some(name)) =
-                (layout.cols.get(n), layout.kinds.get(n), layout.names.get(n))
-            else {
-                n += 1;
-                continue;
-            };
-            n += 1;
-            if col.in_extra() {
-                write_tsv_extra(&mut w, name, *kind, value, block);
-            }
-            if *col != Col::Extra && value != block.unset && value != block.empty {
-                if let Some(slot) = vals.get_mut(*col as usize) {
-                    *slot = Some(value);
-                }
-            }
-        }
+        let n = block.split_record(layout, text, &mut w, &mut vals, is_json_number);
         if n != layout.cols.len() {
             let reason = format!("{n} fields, #fields has {}", layout.cols.len());
             return sink.reject(line, &reason, unit);
@@ -576,40 +412,6 @@ impl ZeekConnDecoder {
             unit,
             sink,
         );
-    }
-}
-
-/// Writes one TSV value into `extra`, typed by its `#types` kind; unset values are left out.
-fn write_tsv_extra(w: &mut ObjWriter<'_>, name: &str, kind: Kind, value: &str, block: &Block) {
-    if value == block.unset {
-        return;
-    }
-    if value == block.empty {
-        if matches!(kind, Kind::Set { .. }) {
-            w.raw(name, "[]");
-        }
-        return;
-    }
-    match kind {
-        Kind::Num if is_json_number(value) => w.raw(name, value),
-        Kind::Bool if value == "T" => w.raw(name, "true"),
-        Kind::Bool if value == "F" => w.raw(name, "false"),
-        Kind::Set { num } => {
-            let out = w.key(name);
-            out.push('[');
-            for (i, elem) in value.split(block.set_sep.as_str()).enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                if num && is_json_number(elem) {
-                    out.push_str(elem);
-                } else {
-                    push_json_str(out, &unescape(elem));
-                }
-            }
-            out.push(']');
-        }
-        _ => w.str(name, &unescape(value)),
     }
 }
 
@@ -959,6 +761,9 @@ fn json_conn<'a>(rec: &'a JsonConn<'_>) -> Result<Conn<'a>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zeek::unescape;
+
+    type Layout = crate::zeek::Layout<Col>;
 
     #[test]
     fn separator_and_directives() {

@@ -102,7 +102,6 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
 
 use flowtrail_schema::{HttpRecord, RecordSink};
 
@@ -1448,75 +1447,7 @@ fn json_unescape_into(s: &str, out: &mut String) {
 // ---------------------------------------------------------------------------------------------
 // Helpers shared with the other web-log decoders (iis, squid, aws_alb)
 
-/// Longest input value quoted in a rejection reason.
-const MAX_REASON_VALUE: usize = 64;
-
-/// Returns at most [`MAX_REASON_VALUE`] bytes of `s`, cut at a char boundary.
-pub(super) fn clip(s: &str) -> &str {
-    if s.len() <= MAX_REASON_VALUE {
-        return s;
-    }
-    let mut end = MAX_REASON_VALUE;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or("")
-}
-
-/// Returns true when `s` is a JSON number (no leading `+`, optional fraction and exponent).
-pub(super) fn is_json_number(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = usize::from(b.first() == Some(&b'-'));
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while b.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
-        }
-        *i > start
-    };
-    if b.get(i) == Some(&b'0') {
-        i += 1;
-    } else if !digits(&mut i) {
-        return false;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        if !digits(&mut i) {
-            return false;
-        }
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        if !digits(&mut i) {
-            return false;
-        }
-    }
-    i == b.len()
-}
-
-/// Parses a non-negative decimal integer (ASCII digits only).
-pub(super) fn parse_u64(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in b {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
-    }
-    Some(v)
-}
-
-pub(super) fn parse_u16(s: &str) -> Option<u16> {
-    parse_u64(s).and_then(|v| u16::try_from(v).ok())
-}
+pub(super) use crate::util::{clip, is_json_number, parse_u16, parse_u64};
 
 /// An HTTP status: one to three digits (`000` is a status as logged by proxies for "none").
 pub(super) fn parse_status(s: &str) -> Option<u16> {
@@ -1526,59 +1457,11 @@ pub(super) fn parse_status(s: &str) -> Option<u16> {
     parse_u16(s)
 }
 
-/// Parses an IPv4 (dotted quad, hand-parsed) or IPv6 address; an IPv6 zone (`%3`) is dropped.
-pub(super) fn parse_ip(s: &str) -> Option<IpAddr> {
-    let b = s.as_bytes();
-    if b.first().is_some_and(u8::is_ascii_digit) && !s.contains(':') {
-        return parse_ipv4(b).map(IpAddr::V4);
-    }
-    if s.contains(':') {
-        let s = s.split_once('%').map_or(s, |(a, _)| a);
-        return s.parse().ok();
-    }
-    None
-}
-
-fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut parts = b.split(|c| *c == b'.');
-    for octet in octets.iter_mut() {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
-            return None;
-        }
-        let mut v: u16 = 0;
-        for &c in part {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            v = v * 10 + u16::from(d);
-        }
-        *octet = u8::try_from(v).ok()?;
-    }
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(Ipv4Addr::from(octets))
-}
+pub(super) use crate::util::parse_ip_zoned as parse_ip;
 
 /// Parses non-negative decimal seconds (`1564655684.277`, `0.5`) into microseconds.
 pub(super) fn parse_secs_micros(s: &str) -> Option<i64> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let secs = parse_u64(int).filter(|v| *v < 100_000_000_000)?;
-    let fb = frac.as_bytes();
-    if fb.len() > 18 || !fb.iter().all(u8::is_ascii_digit) || (s.contains('.') && fb.is_empty()) {
-        return None;
-    }
-    let mut micros: i64 = 0;
-    for i in 0..6 {
-        micros = micros * 10 + fb.get(i).map_or(0, |c| i64::from(c - b'0'));
-    }
-    i64::try_from(secs)
-        .ok()?
-        .checked_mul(1_000_000)?
-        .checked_add(micros)
+    crate::util::secs_micros(s, 100_000_000_000, 18)
 }
 
 /// Parses non-negative decimal seconds into whole milliseconds (`0.010` → 10, `2.75` → 2750).
@@ -1780,28 +1663,7 @@ pub(super) fn split_request(r: &str) -> Option<RequestLine<'_>> {
     })
 }
 
-/// Appends `s` as a JSON string literal.
-pub(super) fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str(s);
-    } else {
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x20 => {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
-                }
-                c => out.push(c),
-            }
-        }
-    }
-    out.push('"');
-}
+pub(super) use crate::util::{push_json_str, ObjWriter as Obj};
 
 /// Appends a JSON array of strings.
 pub(super) fn push_str_array(out: &mut String, items: &[&str]) {
@@ -1813,53 +1675,6 @@ pub(super) fn push_str_array(out: &mut String, items: &[&str]) {
         push_json_str(out, v);
     }
     out.push(']');
-}
-
-/// Writes the `extra` JSON object into a buffer reused across records.
-pub(super) struct Obj<'b> {
-    out: &'b mut String,
-    keys: usize,
-}
-
-impl<'b> Obj<'b> {
-    /// Clears `out` and opens an object.
-    pub(super) fn new(out: &'b mut String) -> Obj<'b> {
-        out.clear();
-        out.push('{');
-        Obj { out, keys: 0 }
-    }
-
-    /// Writes `"name":` and returns the buffer for the value.
-    pub(super) fn key(&mut self, name: &str) -> &mut String {
-        if self.keys > 0 {
-            self.out.push(',');
-        }
-        self.keys += 1;
-        push_json_str(self.out, name);
-        self.out.push(':');
-        self.out
-    }
-
-    /// The buffer, to continue a value opened with [`Obj::key`].
-    pub(super) fn buf(&mut self) -> &mut String {
-        self.out
-    }
-
-    pub(super) fn str(&mut self, name: &str, value: &str) {
-        let out = self.key(name);
-        push_json_str(out, value);
-    }
-
-    /// Writes a value that is already JSON (a number, `true`, an array).
-    pub(super) fn raw(&mut self, name: &str, json: &str) {
-        self.key(name).push_str(json);
-    }
-
-    /// Closes the object; returns whether it holds any key.
-    pub(super) fn finish(self) -> bool {
-        self.out.push('}');
-        self.keys > 0
-    }
 }
 
 #[cfg(test)]

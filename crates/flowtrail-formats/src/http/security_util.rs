@@ -9,15 +9,11 @@ use std::fmt::{self, Write as _};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::envelope::{clip, parse_u64};
+use crate::envelope::parse_u64;
+use crate::util::{write_f64, Key, Transcode};
 
-/// Longest input value quoted in a rejection reason.
-pub(super) const REASON_CLIP: usize = 64;
-
-/// Returns `s` clipped for a rejection reason.
-pub(super) fn clipped(s: &str) -> &str {
-    clip(s, REASON_CLIP)
-}
+/// Returns `s` clipped (64 bytes) for a rejection reason.
+pub(super) use crate::util::clip as clipped;
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -40,27 +36,10 @@ pub(super) fn upper_method(m: &str) -> Cow<'_, str> {
 /// Parses a non-negative decimal number of seconds (`1320279554.496300`, `7`) into µs; digits
 /// past the sixth decimal are dropped.
 pub(super) fn secs_to_micros(s: &str) -> Option<i64> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let secs = parse_u64(int.as_bytes()).filter(|v| *v < 1_000_000_000_000)?;
-    if s.contains('.') && (frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit())) {
-        return None;
-    }
-    let mut micros = 0i64;
-    let fb = frac.as_bytes();
-    for i in 0..6 {
-        micros = micros * 10 + fb.get(i).map_or(0, |c| i64::from(c - b'0'));
-    }
-    i64::try_from(secs)
-        .ok()?
-        .checked_mul(1_000_000)?
-        .checked_add(micros)
+    crate::util::secs_micros(s, 1_000_000_000_000, usize::MAX)
 }
 
-/// Converts JSON epoch seconds (a float) to µs, rounding to the nearest microsecond.
-pub(super) fn f64_secs_to_micros(v: f64) -> Option<i64> {
-    let us = (v * 1e6).round();
-    (us.is_finite() && us.abs() < 1e18).then_some(us as i64)
-}
+pub(super) use crate::util::f64_secs_micros as f64_secs_to_micros;
 
 /// Returns whether an ISO 8601 date-time string states its offset (`Z`, `+hh:mm`, `-hhmm`).
 pub(super) fn has_offset(s: &str) -> bool {
@@ -75,94 +54,7 @@ pub(super) fn has_offset(s: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // The extra object
 
-/// Appends `s` as a JSON string literal.
-pub(super) fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    let plain = !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
-    if plain {
-        out.push_str(s);
-    } else {
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if u32::from(c) < 0x20 => {
-                    let _ = write!(out, "\\u{:04x}", u32::from(c));
-                }
-                c => out.push(c),
-            }
-        }
-    }
-    out.push('"');
-}
-
-/// Writes the `extra` JSON object of one record into a buffer kept across records.
-pub(super) struct ObjWriter<'b> {
-    out: &'b mut String,
-    members: usize,
-}
-
-impl<'b> ObjWriter<'b> {
-    /// Empties `out` and opens the object.
-    pub(super) fn new(out: &'b mut String) -> ObjWriter<'b> {
-        out.clear();
-        out.push('{');
-        ObjWriter { out, members: 0 }
-    }
-
-    /// Writes `"name":` and returns the buffer, where the caller writes the value.
-    pub(super) fn key(&mut self, name: &str) -> &mut String {
-        if self.members > 0 {
-            self.out.push(',');
-        }
-        self.members += 1;
-        push_json_str(self.out, name);
-        self.out.push(':');
-        self.out
-    }
-
-    /// Adds a string member.
-    pub(super) fn str(&mut self, name: &str, value: &str) {
-        let out = self.key(name);
-        push_json_str(out, value);
-    }
-
-    /// Adds a string member unless `value` is empty.
-    pub(super) fn non_empty(&mut self, name: &str, value: &str) {
-        if !value.is_empty() {
-            self.str(name, value);
-        }
-    }
-
-    /// Adds a member whose value is already JSON text.
-    pub(super) fn raw(&mut self, name: &str, json: &str) {
-        self.key(name).push_str(json);
-    }
-
-    /// Adds a numeric member.
-    pub(super) fn num(&mut self, name: &str, v: u64) {
-        let _ = write!(self.key(name), "{v}");
-    }
-
-    /// The buffer length, to undo a member with [`ObjWriter::undo`].
-    fn mark(&self) -> (usize, usize) {
-        (self.out.len(), self.members)
-    }
-
-    fn undo(&mut self, mark: (usize, usize)) {
-        self.out.truncate(mark.0);
-        self.members = mark.1;
-    }
-
-    /// Closes the object; returns whether it has any member (`{}` is stored as no `extra`).
-    pub(super) fn finish(self) -> bool {
-        self.out.push('}');
-        self.members > 0
-    }
-}
+pub(super) use crate::util::{push_json_str, ObjWriter};
 
 // ---------------------------------------------------------------------------------------------
 // JSON values
@@ -279,117 +171,6 @@ impl<'de> Deserialize<'de> for JVal<'de> {
     }
 }
 
-/// An object key, borrowed unless escaped.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(v.to_owned())))
-    }
-}
-
-fn write_f64(out: &mut String, v: f64) {
-    if v.is_finite() {
-        let _ = write!(out, "{v}");
-    } else {
-        out.push_str("null");
-    }
-}
-
-/// Copies a JSON value, compactly, into a string while it is parsed (serde transcoding).
-struct Copy<'o>(&'o mut String);
-
-impl<'de> DeserializeSeed<'de> for Copy<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Copy<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        push_json_str(self.0, v);
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        let _ = write!(self.0, "{v}");
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        let _ = write!(self.0, "{v}");
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        write_f64(self.0, v);
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.0.push_str(if v { "true" } else { "false" });
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.push_str("null");
-        Ok(())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.0.push_str("null");
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let out = self.0;
-        out.push('[');
-        let mut n = 0;
-        loop {
-            let mark = out.len();
-            if n > 0 {
-                out.push(',');
-            }
-            if seq.next_element_seed(Copy(&mut *out))?.is_none() {
-                out.truncate(mark);
-                break;
-            }
-            n += 1;
-        }
-        out.push(']');
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let out = self.0;
-        out.push('{');
-        let mut n = 0;
-        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-            if n > 0 {
-                out.push(',');
-            }
-            n += 1;
-            push_json_str(out, &k);
-            out.push(':');
-            map.next_value_seed(Copy(&mut *out))?;
-        }
-        out.push('}');
-        Ok(())
-    }
-}
-
 /// Reads a value as a [`JVal`] and copies it, as JSON, into the string too.
 struct Tee<'o>(&'o mut String);
 
@@ -414,11 +195,11 @@ impl<'de> Visitor<'de> for Tee<'_> {
         Ok(JVal::Str(Cow::Owned(v.to_owned())))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<JVal<'de>, E> {
-        Copy(self.0).visit_u64::<E>(v)?;
+        Transcode(self.0).visit_u64::<E>(v)?;
         Ok(JVal::U64(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<JVal<'de>, E> {
-        Copy(self.0).visit_i64::<E>(v)?;
+        Transcode(self.0).visit_i64::<E>(v)?;
         Ok(JVal::I64(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<JVal<'de>, E> {
@@ -426,7 +207,7 @@ impl<'de> Visitor<'de> for Tee<'_> {
         Ok(JVal::F64(v))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<JVal<'de>, E> {
-        Copy(self.0).visit_bool::<E>(v)?;
+        Transcode(self.0).visit_bool::<E>(v)?;
         Ok(JVal::Bool(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<JVal<'de>, E> {
@@ -466,7 +247,7 @@ impl<'de> Visitor<'de> for Tee<'_> {
         Ok(JVal::List(first))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<JVal<'de>, A::Error> {
-        Copy(self.0).visit_map(map)?;
+        Transcode(self.0).visit_map(map)?;
         Ok(JVal::Object)
     }
 }
@@ -563,8 +344,11 @@ impl<'de, R: JsonRecord<'de>> Visitor<'de> for Members<'_, '_, '_, R> {
                 } => {
                     let mark = self.extra.mark();
                     let start = self.extra.key(name).len();
-                    let v = map.next_value_seed(Tee(self.extra.out))?;
-                    if self.rec.discard(self.extra.out.get(start..).unwrap_or("")) {
+                    let v = map.next_value_seed(Tee(self.extra.buf()))?;
+                    if self
+                        .rec
+                        .discard(self.extra.buf().get(start..).unwrap_or(""))
+                    {
                         self.extra.undo(mark);
                     }
                     self.rec.take(slot, v);
@@ -572,8 +356,11 @@ impl<'de, R: JsonRecord<'de>> Visitor<'de> for Members<'_, '_, '_, R> {
                 Route::Keep(name) => {
                     let mark = self.extra.mark();
                     let start = self.extra.key(name.unwrap_or(full)).len();
-                    map.next_value_seed(Copy(self.extra.out))?;
-                    if self.rec.discard(self.extra.out.get(start..).unwrap_or("")) {
+                    map.next_value_seed(Transcode(self.extra.buf()))?;
+                    if self
+                        .rec
+                        .discard(self.extra.buf().get(start..).unwrap_or(""))
+                    {
                         self.extra.undo(mark);
                     }
                 }
@@ -636,7 +423,7 @@ impl<'de, R: JsonRecord<'de>> Visitor<'de> for Members<'_, '_, '_, R> {
             while seq.next_element::<de::IgnoredAny>()?.is_some() {}
             return Ok(());
         }
-        Copy(self.extra.key(self.name)).visit_seq(seq)
+        Transcode(self.extra.key(self.name)).visit_seq(seq)
     }
 }
 

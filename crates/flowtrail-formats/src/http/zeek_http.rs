@@ -75,12 +75,12 @@ use std::net::IpAddr;
 use flowtrail_schema::{HttpRecord, Micros, RecordSink};
 
 use super::security_util::{
-    clipped, f64_secs_to_micros, push_json_str, read_json, secs_to_micros, JVal, JsonRecord,
-    ObjWriter, Route,
+    clipped, f64_secs_to_micros, read_json, secs_to_micros, JVal, JsonRecord, ObjWriter, Route,
 };
 use super::url::{add_host_unicode, fill_http_host, fill_http_url};
 use crate::envelope::{parse_ip, parse_u16, parse_u64};
 use crate::time::parse_rfc3339;
+use crate::zeek::{self, unescape, Kind, ZeekColumn};
 use crate::{Confidence, DecodeContext, Decoder, Format, RecordKind};
 
 /// Zeek `http.log`: TSV with header directives, or JSON lines.
@@ -180,8 +180,8 @@ enum Col {
 /// Number of mapped columns (all but `Extra`).
 const MAPPED: usize = Col::Extra as usize;
 
-impl Col {
-    fn of(name: &str) -> Col {
+impl ZeekColumn for Col {
+    fn column(name: &str) -> Col {
         match name {
             "ts" => Col::Ts,
             "id.orig_h" => Col::OrigH,
@@ -204,40 +204,13 @@ impl Col {
     fn in_extra(self) -> bool {
         matches!(self, Col::Extra | Col::RespMime)
     }
-}
 
-/// How a value kept in `extra` is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Num,
-    Bool,
-    Set { num: bool },
-    Str,
-}
-
-impl Kind {
-    fn of_type(ty: &str) -> Kind {
-        let numeric =
-            |t: &str| matches!(t, "count" | "int" | "port" | "double" | "time" | "interval");
-        if numeric(ty) {
-            Kind::Num
-        } else if ty == "bool" {
-            Kind::Bool
-        } else if let Some(inner) = ty
-            .strip_prefix("set[")
-            .or_else(|| ty.strip_prefix("vector["))
-            .and_then(|r| r.strip_suffix(']'))
-        {
-            Kind::Set {
-                num: numeric(inner),
-            }
-        } else {
-            Kind::Str
-        }
+    fn slot(self) -> Option<usize> {
+        (self != Col::Extra).then_some(self as usize)
     }
 
     /// The kind of a standard http.log column when `#types` is missing.
-    fn of_name(name: &str) -> Kind {
+    fn kind_of_name(name: &str) -> Kind {
         match name {
             "id.orig_p" | "trans_depth" | "info_code" => Kind::Num,
             "tags"
@@ -253,28 +226,15 @@ impl Kind {
             _ => Kind::Str,
         }
     }
-}
 
-/// The columns of one `#fields` line.
-#[derive(Debug, Clone)]
-struct Layout {
-    cols: Vec<Col>,
-    names: Vec<String>,
-    kinds: Vec<Kind>,
-    problem: Option<String>,
-}
-
-impl Layout {
-    fn new(names: Vec<String>) -> Layout {
-        let cols: Vec<Col> = names.iter().map(|n| Col::of(n)).collect();
-        let kinds = names.iter().map(|n| Kind::of_name(n)).collect();
+    fn layout_problem(cols: &[Col]) -> Option<String> {
         let has = |c: Col| cols.contains(&c);
         let missing: Vec<&str> = [(Col::Ts, "ts"), (Col::OrigH, "id.orig_h")]
             .iter()
             .filter(|(c, _)| !has(*c))
             .map(|(_, n)| *n)
             .collect();
-        let problem = if !missing.is_empty() {
+        if !missing.is_empty() {
             Some(format!("#fields lacks {}", missing.join(", ")))
         } else if ![Col::Method, Col::Uri, Col::Host, Col::Status]
             .iter()
@@ -286,83 +246,15 @@ impl Layout {
             )
         } else {
             None
-        };
-        Layout {
-            cols,
-            names,
-            kinds,
-            problem,
         }
+    }
+    fn path_problem(path: &str) -> Option<String> {
+        path_problem(path)
     }
 }
 
 /// The directives of the current header block.
-#[derive(Debug, Clone)]
-struct Block {
-    sep: String,
-    set_sep: String,
-    empty: String,
-    unset: String,
-    path: Option<String>,
-    layout: Option<Layout>,
-}
-
-impl Default for Block {
-    fn default() -> Block {
-        Block {
-            sep: "\t".to_string(),
-            set_sep: ",".to_string(),
-            empty: "(empty)".to_string(),
-            unset: "-".to_string(),
-            path: None,
-            layout: None,
-        }
-    }
-}
-
-impl Block {
-    /// Applies one `#` line; comments and unknown directives change nothing.
-    fn directive(&mut self, line: &str) {
-        let Some(body) = line.strip_prefix('#') else {
-            return;
-        };
-        if let Some(v) = body.strip_prefix("separator") {
-            // `#separator \x09` is the one directive separated by a space, its value escaped.
-            let sep = unescape(v.trim_start_matches(' '));
-            *self = Block::default();
-            if !sep.is_empty() {
-                self.sep = sep.into_owned();
-            }
-            return;
-        }
-        let end = body
-            .find(|c: char| c == ' ' || self.sep.starts_with(c))
-            .unwrap_or(body.len());
-        let (name, rest) = body.split_at(end);
-        let value = rest
-            .strip_prefix(self.sep.as_str())
-            .unwrap_or_else(|| rest.trim_start_matches(' '));
-        match name {
-            "set_separator" => self.set_sep = unescape(value).into_owned(),
-            "empty_field" => self.empty = value.to_string(),
-            "unset_field" => self.unset = value.to_string(),
-            "path" => self.path = Some(value.to_string()),
-            "fields" => {
-                let names = value.split(self.sep.as_str()).map(str::to_string).collect();
-                self.layout = Some(Layout::new(names));
-            }
-            "types" => {
-                if let Some(layout) = &mut self.layout {
-                    let types: Vec<&str> = value.split(self.sep.as_str()).collect();
-                    if types.len() == layout.names.len() {
-                        layout.kinds = types.iter().map(|t| Kind::of_type(t)).collect();
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
+type Block = zeek::Block<Col>;
 
 /// Returns why records of log `path` are not decoded, if they are not.
 fn path_problem(path: &str) -> Option<String> {
@@ -372,30 +264,6 @@ fn path_problem(path: &str) -> Option<String> {
             clipped(path)
         )
     })
-}
-
-/// Decodes Zeek's `\xHH` escapes; the input is returned when it has none or when the decoded
-/// bytes are not UTF-8.
-fn unescape(s: &str) -> Cow<'_, str> {
-    if memchr::memmem::find(s.as_bytes(), b"\\x").is_none() {
-        return Cow::Borrowed(s);
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        let hex = |j: usize| b.get(j).and_then(|h| char::from(*h).to_digit(16));
-        if c == b'\\' && b.get(i + 1) == Some(&b'x') {
-            if let (Some(h), Some(l)) = (hex(i + 2), hex(i + 3)) {
-                out.push((h * 16 + l) as u8);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(c);
-        i += 1;
-    }
-    String::from_utf8(out).map_or(Cow::Borrowed(s), Cow::Owned)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,39 +348,13 @@ impl ZeekHttpDecoder {
             return sink.reject(line, "line is not valid UTF-8", unit);
         };
         let block = &self.block;
-        let Some(layout) = &block.layout else {
-            return sink.reject(
-                line,
-                "line before any #fields header (a Zeek TSV log starts with #separator and #fields lines)",
-                unit,
-            );
+        let layout = match block.record_layout() {
+            Ok(layout) => layout,
+            Err(reason) => return sink.reject(line, &reason, unit),
         };
-        if let Some(problem) = block.path.as_deref().and_then(path_problem) {
-            return sink.reject(line, &problem, unit);
-        }
-        if let Some(problem) = &layout.problem {
-            return sink.reject(line, problem, unit);
-        }
         let mut w = ObjWriter::new(&mut self.extra);
         let mut raw: [Option<&str>; MAPPED] = [None; MAPPED];
-        let mut n = 0usize;
-        for value in text.split(block.sep.as_str()) {
-            let i = n;
-            n += 1;
-            let (Some(col), Some(kind), Some(name)) =
-                (layout.cols.get(i), layout.kinds.get(i), layout.names.get(i))
-            else {
-                continue;
-            };
-            if col.in_extra() {
-                write_extra(&mut w, name, *kind, value, block);
-            }
-            if *col != Col::Extra && value != block.unset && value != block.empty {
-                if let Some(slot) = raw.get_mut(*col as usize) {
-                    *slot = Some(value);
-                }
-            }
-        }
+        let n = block.split_record(layout, text, &mut w, &mut raw, is_decimal_digits);
         if n != layout.cols.len() {
             let reason = format!("{n} fields, #fields has {}", layout.cols.len());
             return sink.reject(line, &reason, unit);
@@ -586,72 +428,10 @@ fn tsv_numbers<'a>(get: &dyn Fn(Col) -> Option<&'a str>) -> Result<Http<'a>, Str
     })
 }
 
-/// Writes one TSV value into `extra`, typed by its `#types` kind; unset values are left out.
-fn write_extra(w: &mut ObjWriter<'_>, name: &str, kind: Kind, value: &str, block: &Block) {
-    if value == block.unset {
-        return;
-    }
-    if value == block.empty {
-        if matches!(kind, Kind::Set { .. }) {
-            w.raw(name, "[]");
-        }
-        return;
-    }
-    match kind {
-        Kind::Num if is_json_number(value) => w.raw(name, value),
-        Kind::Bool if value == "T" => w.raw(name, "true"),
-        Kind::Bool if value == "F" => w.raw(name, "false"),
-        Kind::Set { num } => {
-            let out = w.key(name);
-            out.push('[');
-            for (i, elem) in value.split(block.set_sep.as_str()).enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                if num && elem.bytes().all(|b| b.is_ascii_digit()) && !elem.is_empty() {
-                    out.push_str(elem);
-                } else {
-                    push_json_str(out, &unescape(elem));
-                }
-            }
-            out.push(']');
-        }
-        _ => w.str(name, &unescape(value)),
-    }
-}
-
-/// Whether `v` can be copied into JSON as a number: `-`?, digits without a leading zero, an
-/// optional fraction and exponent (Zeek writes counts, ports and `%.6f` times).
-fn is_json_number(v: &str) -> bool {
-    let b = v.as_bytes();
-    let mut i = usize::from(b.first() == Some(&b'-'));
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while b.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
-        }
-        *i - start
-    };
-    let int = digits(&mut i);
-    if int == 0 || (int > 1 && b.get(i - int) == Some(&b'0')) {
-        return false;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    }
-    i == b.len()
+/// A numeric set element as this decoder has always copied it: ASCII digits only (no sign,
+/// fraction or exponent; leading zeros accepted).
+fn is_decimal_digits(elem: &str) -> bool {
+    elem.bytes().all(|b| b.is_ascii_digit()) && !elem.is_empty()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -836,6 +616,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::is_json_number;
+
+    type Layout = crate::zeek::Layout<Col>;
 
     #[test]
     fn directives_and_layouts() {

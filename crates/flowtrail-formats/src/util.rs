@@ -1,4 +1,4 @@
-//! Helpers shared by the line-oriented decoders `zeek_conn`, `gcp_vpc` and `nfdump_csv`:
+//! Helpers shared by the decoders (`zeek_conn`, `gcp_vpc`, `nfdump_csv`, `aws_vpc`, the HTTP decoders):
 //! allocation-free number, address and time parsing, the reused `extra` JSON object writer, and
 //! serde pieces that read JSON values borrowed from the input (or copy them, compactly, into
 //! `extra`) without building a `serde_json::Value`.
@@ -11,14 +11,19 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 
 /// Longest input value quoted in a rejection reason.
-pub(super) const MAX_REASON_VALUE: usize = 64;
+pub(crate) const MAX_REASON_VALUE: usize = 64;
 
 /// Returns at most [`MAX_REASON_VALUE`] bytes of `s`, cut at a char boundary.
-pub(super) fn clip(s: &str) -> &str {
-    if s.len() <= MAX_REASON_VALUE {
+pub(crate) fn clip(s: &str) -> &str {
+    clip_to(s, MAX_REASON_VALUE)
+}
+
+/// Returns at most `max` bytes of `s` (cut at a character boundary), for error messages.
+pub(crate) fn clip_to(s: &str, max: usize) -> &str {
+    if s.len() <= max {
         return s;
     }
-    let mut end = MAX_REASON_VALUE;
+    let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
@@ -26,8 +31,12 @@ pub(super) fn clip(s: &str) -> &str {
 }
 
 /// Parses a non-negative decimal integer (ASCII digits only, no sign, no spaces).
-pub(super) fn parse_u64(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
+pub(crate) fn parse_u64(s: &str) -> Option<u64> {
+    parse_u64_bytes(s.as_bytes())
+}
+
+/// [`parse_u64`] over bytes; `None` on overflow or any byte that is not a digit.
+pub(crate) fn parse_u64_bytes(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 {
         return None;
     }
@@ -43,12 +52,12 @@ pub(super) fn parse_u64(s: &str) -> Option<u64> {
 }
 
 /// Parses a port number (0..=65535).
-pub(super) fn parse_u16(s: &str) -> Option<u16> {
+pub(crate) fn parse_u16(s: &str) -> Option<u16> {
     parse_u64(s).and_then(|v| u16::try_from(v).ok())
 }
 
 /// Parses an IPv4 (dotted quad) or IPv6 address, the IPv4 case without the `std` parser.
-pub(super) fn parse_ip(s: &str) -> Option<IpAddr> {
+pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
     if let Some(v4) = parse_ipv4(s.as_bytes()) {
         return Some(IpAddr::V4(v4));
     }
@@ -58,7 +67,21 @@ pub(super) fn parse_ip(s: &str) -> Option<IpAddr> {
     None
 }
 
-fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+/// Parses an IPv4 (dotted quad, hand-parsed) or IPv6 address; an IPv6 zone (`%3`, `%eth0`)
+/// is dropped.
+pub(crate) fn parse_ip_zoned(s: &str) -> Option<IpAddr> {
+    let b = s.as_bytes();
+    if b.first().is_some_and(u8::is_ascii_digit) && !s.contains(':') {
+        return parse_ipv4(b).map(IpAddr::V4);
+    }
+    if s.contains(':') {
+        let s = s.split_once('%').map_or(s, |(a, _)| a);
+        return s.parse().ok();
+    }
+    None
+}
+
+pub(crate) fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut parts = b.split(|c| *c == b'.');
     for octet in octets.iter_mut() {
@@ -84,17 +107,23 @@ fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
 
 /// Parses a non-negative decimal number of seconds (`1320279554.496300`, `2.5`, `7`) into
 /// microseconds; digits beyond the sixth decimal are truncated.
-pub(super) fn parse_secs_micros(s: &str) -> Option<i64> {
+pub(crate) fn parse_secs_micros(s: &str) -> Option<i64> {
+    // 10^12 seconds is well past the year 30 000; larger values are not times.
+    secs_micros(s, 1_000_000_000_000, 18)
+}
+
+/// [`parse_secs_micros`] with the decoder's own limits: `None` unless the whole seconds are
+/// below `max_secs` and the fraction, when there is a `.`, has 1 to `max_frac_digits` digits.
+pub(crate) fn secs_micros(s: &str, max_secs: u64, max_frac_digits: usize) -> Option<i64> {
     let (int, frac) = match s.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (s, None),
     };
-    // 10^12 seconds is well past the year 30 000; larger values are not times.
-    let secs = parse_u64(int).filter(|v| *v < 1_000_000_000_000)?;
+    let secs = parse_u64(int).filter(|v| *v < max_secs)?;
     let mut micros: i64 = 0;
     if let Some(frac) = frac {
         let fb = frac.as_bytes();
-        if fb.is_empty() || fb.len() > 18 || !fb.iter().all(u8::is_ascii_digit) {
+        if fb.is_empty() || fb.len() > max_frac_digits || !fb.iter().all(u8::is_ascii_digit) {
             return None;
         }
         for i in 0..6 {
@@ -109,7 +138,7 @@ pub(super) fn parse_secs_micros(s: &str) -> Option<i64> {
 
 /// Converts a JSON number of seconds (possibly fractional) to microseconds, rounding to the
 /// nearest microsecond (an `f64` holds epoch seconds to about 0.1 µs). `None` when out of range.
-pub(super) fn f64_secs_micros(v: f64) -> Option<i64> {
+pub(crate) fn f64_secs_micros(v: f64) -> Option<i64> {
     let us = (v * 1e6).round();
     if us.is_finite() && us.abs() < 1e18 {
         Some(us as i64)
@@ -120,7 +149,7 @@ pub(super) fn f64_secs_micros(v: f64) -> Option<i64> {
 
 /// Returns true when `s` is a JSON number as written by the producers we read (no leading `+`,
 /// optional fraction and exponent).
-pub(super) fn is_json_number(s: &str) -> bool {
+pub(crate) fn is_json_number(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = usize::from(b.first() == Some(&b'-'));
     let digits = |i: &mut usize| {
@@ -153,8 +182,20 @@ pub(super) fn is_json_number(s: &str) -> bool {
     i == b.len()
 }
 
-/// Appends `s` as a JSON string literal.
-pub(super) fn push_json_str(out: &mut String, s: &str) {
+/// Appends `s` as a JSON string literal (`\n`, `\r`, `\t` as such, other control
+/// characters as `\u00XX`).
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    push_json_escaped(out, s, true);
+}
+
+/// Appends `s` as a JSON string literal with every control character as `\u00XX` (also `\n`,
+/// `\r`, `\t`): the spelling the firewall decoders' `extra` has always had.
+pub(crate) fn push_json_str_u(out: &mut String, s: &str) {
+    push_json_escaped(out, s, false);
+}
+
+#[inline]
+fn push_json_escaped(out: &mut String, s: &str, short: bool) {
     out.push('"');
     if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
         out.push_str(s);
@@ -163,9 +204,9 @@ pub(super) fn push_json_str(out: &mut String, s: &str) {
             match c {
                 '"' => out.push_str("\\\""),
                 '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
+                '\n' if short => out.push_str("\\n"),
+                '\r' if short => out.push_str("\\r"),
+                '\t' if short => out.push_str("\\t"),
                 c if (c as u32) < 0x20 => {
                     let _ = write!(out, "\\u{:04x}", c as u32);
                 }
@@ -178,21 +219,21 @@ pub(super) fn push_json_str(out: &mut String, s: &str) {
 
 /// Writes a JSON object into a buffer reused across records (no allocation per record once
 /// the buffer has grown). Keys are written in call order; duplicates are the caller's concern.
-pub(super) struct ObjWriter<'b> {
+pub(crate) struct ObjWriter<'b> {
     out: &'b mut String,
     keys: usize,
 }
 
 impl<'b> ObjWriter<'b> {
     /// Clears `out` and opens an object.
-    pub(super) fn new(out: &'b mut String) -> ObjWriter<'b> {
+    pub(crate) fn new(out: &'b mut String) -> ObjWriter<'b> {
         out.clear();
         out.push('{');
         ObjWriter { out, keys: 0 }
     }
 
     /// Writes `"name":` (with the separating comma) and returns the buffer for the value.
-    pub(super) fn key(&mut self, name: &str) -> &mut String {
+    pub(crate) fn key(&mut self, name: &str) -> &mut String {
         if self.keys > 0 {
             self.out.push(',');
         }
@@ -202,18 +243,46 @@ impl<'b> ObjWriter<'b> {
         self.out
     }
 
-    pub(super) fn str(&mut self, name: &str, value: &str) {
+    pub(crate) fn str(&mut self, name: &str, value: &str) {
         let out = self.key(name);
         push_json_str(out, value);
     }
 
     /// Writes a value that is already JSON text (a number, `true`, an array...).
-    pub(super) fn raw(&mut self, name: &str, json: &str) {
+    pub(crate) fn raw(&mut self, name: &str, json: &str) {
         self.key(name).push_str(json);
     }
 
+    /// Writes a string member unless `value` is empty.
+    pub(crate) fn non_empty(&mut self, name: &str, value: &str) {
+        if !value.is_empty() {
+            self.str(name, value);
+        }
+    }
+
+    /// Writes a numeric member.
+    pub(crate) fn num(&mut self, name: &str, v: u64) {
+        let _ = write!(self.key(name), "{v}");
+    }
+
+    /// The buffer, to continue a value opened with [`ObjWriter::key`].
+    pub(crate) fn buf(&mut self) -> &mut String {
+        self.out
+    }
+
+    /// The buffer state, to undo members with [`ObjWriter::undo`].
+    pub(crate) fn mark(&self) -> (usize, usize) {
+        (self.out.len(), self.keys)
+    }
+
+    /// Removes the members written since `mark`.
+    pub(crate) fn undo(&mut self, mark: (usize, usize)) {
+        self.out.truncate(mark.0);
+        self.keys = mark.1;
+    }
+
     /// Closes the object; returns whether it holds any key (an empty `{}` is stored as `None`).
-    pub(super) fn finish(self) -> bool {
+    pub(crate) fn finish(self) -> bool {
         self.out.push('}');
         self.keys > 0
     }
@@ -222,7 +291,7 @@ impl<'b> ObjWriter<'b> {
 /// A JSON value read without allocation where possible: strings borrow from the input unless
 /// they contain escapes; arrays and objects are skipped and only named.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Scalar<'a> {
+pub(crate) enum Scalar<'a> {
     Str(Cow<'a, str>),
     U64(u64),
     I64(i64),
@@ -234,7 +303,7 @@ pub(super) enum Scalar<'a> {
 }
 
 impl<'a> Scalar<'a> {
-    pub(super) fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Scalar::Str(s) => Some(s),
             _ => None,
@@ -242,7 +311,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// A non-negative integer, written as a number or (proto3 JSON `int64`) as a string.
-    pub(super) fn as_u64(&self) -> Option<u64> {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
         match self {
             Scalar::U64(v) => Some(*v),
             Scalar::Str(s) => parse_u64(s.trim()),
@@ -252,7 +321,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// Renders the value for a rejection reason (`"abc"`, `12`, `a JSON object`).
-    pub(super) fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Scalar::Str(s) => format!("{:?}", clip(s)),
             Scalar::U64(v) => v.to_string(),
@@ -265,7 +334,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// Writes the value as JSON (arrays and objects, already skipped, as `null`).
-    pub(super) fn write_json(&self, out: &mut String) {
+    pub(crate) fn write_json(&self, out: &mut String) {
         match self {
             Scalar::Str(s) => push_json_str(out, s),
             Scalar::U64(v) => {
@@ -281,7 +350,7 @@ impl<'a> Scalar<'a> {
     }
 }
 
-fn write_f64(out: &mut String, v: f64) {
+pub(crate) fn write_f64(out: &mut String, v: f64) {
     if v.is_finite() {
         let _ = write!(out, "{v}");
     } else {
@@ -343,7 +412,7 @@ impl<'de> Visitor<'de> for ScalarVisitor {
 }
 
 /// An object key, borrowed when it has no escapes.
-pub(super) struct Key<'a>(pub Cow<'a, str>);
+pub(crate) struct Key<'a>(pub Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -369,7 +438,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
 /// Copies any JSON value, compactly, into a string while it is being parsed (serde's
 /// "transcoding"): used to keep unmapped source fields in `extra` without a `Value` tree.
 /// Nesting is bounded by `serde_json`'s recursion limit.
-pub(super) struct Transcode<'o>(pub &'o mut String);
+pub(crate) struct Transcode<'o>(pub &'o mut String);
 
 impl<'de> DeserializeSeed<'de> for Transcode<'_> {
     type Value = ();
@@ -449,7 +518,7 @@ impl<'de> Visitor<'de> for Transcode<'_> {
 
 /// Reads a [`Scalar`] and also writes it, as JSON, to the string (for fields that both fill a
 /// column and stay in `extra`).
-pub(super) struct TeeScalar<'o>(pub &'o mut String);
+pub(crate) struct TeeScalar<'o>(pub &'o mut String);
 
 impl<'de> DeserializeSeed<'de> for TeeScalar<'_> {
     type Value = Scalar<'de>;
@@ -459,6 +528,42 @@ impl<'de> DeserializeSeed<'de> for TeeScalar<'_> {
         Ok(v)
     }
 }
+
+/// Generates the `Visitor` methods that read every non-object JSON value as
+/// `Default::default()` (arrays are skipped), for readers lenient about a member's type.
+macro_rules! non_objects_are_default {
+    () => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(Default::default())
+        }
+    };
+}
+pub(crate) use non_objects_are_default;
 
 #[cfg(test)]
 mod tests {
@@ -493,6 +598,52 @@ mod tests {
         for bad in ["", "01", "1.", ".5", "+1", "1e", "T", "XXXX"] {
             assert!(!is_json_number(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn zoned_addresses_match_std() {
+        // `parse_ip_zoned` replaced a `std`-parsing copy (zone cut, then `str::parse`).
+        let std_zoned = |s: &str| -> Option<IpAddr> {
+            let s = match s.find('%') {
+                Some(cut) if s.contains(':') => s.get(..cut)?,
+                _ => s,
+            };
+            s.parse().ok()
+        };
+        for s in [
+            "",
+            "1.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "0.0.0.0",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4%eth0",
+            "fe80::1%eth0",
+            "fe80::1%",
+            "::",
+            "::ffff:1.2.3.4",
+            "1.2.3.04",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "a.b.c.d",
+            "-",
+            "1.2.3.-4",
+            "1.2.3.+4",
+            "0001.2.3.4",
+        ] {
+            assert_eq!(parse_ip_zoned(s), std_zoned(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn string_escapes() {
+        let mut out = String::new();
+        push_json_str(&mut out, "a\n\"\\\u{1}é");
+        push_json_str_u(&mut out, "a\n\"\\\u{1}é");
+        assert_eq!(out, r#""a\n\"\\\u0001é""a\u000a\"\\\u0001é""#);
     }
 
     #[test]
