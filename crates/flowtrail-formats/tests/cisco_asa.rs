@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use flowtrail_formats::flow::cisco_asa::{CiscoAsa, CiscoAsaDecoder};
@@ -398,7 +398,7 @@ fn render(r: &FlowRecord<'_>, field: &str) -> String {
 
 /// Where we and a peer disagree and judge the peer wrong (or following a convention we do not
 /// share): (corpus file, 0-based record, field, reason). Every entry must still be hit.
-const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[
+const PEER_DISAGREEMENTS: &[common::PeerDisagreement] = &[
     ("sekoia/test_ASA_302013_2.json", 0, "user", "Sekoia splits `EXAMPLE\\john.doe@example.org` into user `john.doe` and host `example.org`; we keep the identity-firewall user as logged"),
     ("sekoia/test_ASA_302020.json", 0, "src_port", "Sekoia reads the ICMP id after `faddr` as a source port; ICMP has no ports (the id is `icmp_id` in extra)"),
     ("sekoia/test_ASA_302020.json", 0, "dst_port", "Sekoia reads the number after `laddr` as a destination port; ICMP has no ports"),
@@ -415,11 +415,18 @@ const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[
     ("sekoia/test_ASA_302021.json", 0, "user", "Sekoia drops the `(admin)` identity after laddr; we keep it as the user"),
 ];
 
-#[derive(Default)]
 struct Checker {
-    mismatches: Vec<String>,
-    used: HashSet<(String, usize, &'static str)>,
+    peer: common::PeerCheck,
     compared: usize,
+}
+
+impl Default for Checker {
+    fn default() -> Self {
+        Checker {
+            peer: common::PeerCheck::new(PEER_DISAGREEMENTS),
+            compared: 0,
+        }
+    }
 }
 
 impl Checker {
@@ -427,36 +434,12 @@ impl Checker {
         self.compared += 1;
         for (field, theirs) in want {
             let ours = render(r, field);
-            if ours == *theirs {
-                continue;
-            }
-            if PEER_DISAGREEMENTS
-                .iter()
-                .any(|(f, i, fd, _)| *f == file && *i == record && fd == field)
-            {
-                self.used.insert((file.to_string(), record, field));
-            } else {
-                self.mismatches.push(format!(
-                    "{file} record {record} {field}: ours {ours:?}, theirs {theirs:?}"
-                ));
-            }
+            self.peer.field(file, record, field, &ours, theirs);
         }
     }
 
     fn finish(self, prefix: &str) {
-        assert!(
-            self.mismatches.is_empty(),
-            "mismatches:\n{}",
-            self.mismatches.join("\n")
-        );
-        for (f, i, fd, _) in PEER_DISAGREEMENTS {
-            if f.starts_with(prefix) {
-                assert!(
-                    self.used.contains(&(f.to_string(), *i, *fd)),
-                    "stale PEER_DISAGREEMENTS entry {f} {i} {fd}"
-                );
-            }
-        }
+        self.peer.finish(prefix);
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use flowtrail_formats::flow::fortigate::{Fortigate, FortigateDecoder};
@@ -233,7 +233,7 @@ fn render(r: &FlowRecord<'_>, field: &str) -> String {
 }
 
 /// Where we and Sekoia disagree and judge Sekoia wrong: (file, record, field, reason).
-const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[
+const PEER_DISAGREEMENTS: &[common::PeerDisagreement] = &[
     ("sekoia/test_long_lived_session.json", 0, "bytes_out", "interim log (kept on request): Sekoia puts the delta `sentdelta` in source.bytes but the cumulative `sentpkt` in source.packets; we keep both counters cumulative (the deltas are in extra)"),
     ("sekoia/test_long_lived_session.json", 0, "bytes_in", "same mix of delta bytes and cumulative packets (`rcvddelta`)"),
     ("sekoia/traffic_with_pass_and_cert.json", 0, "bytes_out", "interim log: delta bytes (`sentdelta`) next to cumulative values, as above"),
@@ -251,11 +251,18 @@ const EXPECTED_REJECTIONS: &[(&str, &str, &str)] = &[
     ("sekoia/traffic_with_referrer.json", "missing srcip", "a FortiWeb log (`log_id`, `src=`, `dst=`), not FortiGate: it has no `srcip`"),
 ];
 
-#[derive(Default)]
 struct Checker {
-    mismatches: Vec<String>,
-    used: HashSet<(String, usize, &'static str)>,
+    peer: common::PeerCheck,
     compared: usize,
+}
+
+impl Default for Checker {
+    fn default() -> Self {
+        Checker {
+            peer: common::PeerCheck::new(PEER_DISAGREEMENTS),
+            compared: 0,
+        }
+    }
 }
 
 impl Checker {
@@ -273,36 +280,12 @@ impl Checker {
                     continue;
                 }
             }
-            if ours == *theirs {
-                continue;
-            }
-            if PEER_DISAGREEMENTS
-                .iter()
-                .any(|(f, i, fd, _)| *f == file && *i == record && fd == field)
-            {
-                self.used.insert((file.to_string(), record, field));
-            } else {
-                self.mismatches.push(format!(
-                    "{file} record {record} {field}: ours {ours:?}, theirs {theirs:?}"
-                ));
-            }
+            self.peer.field(file, record, field, &ours, theirs);
         }
     }
 
     fn finish(self, prefix: &str) {
-        assert!(
-            self.mismatches.is_empty(),
-            "mismatches:\n{}",
-            self.mismatches.join("\n")
-        );
-        for (f, i, fd, _) in PEER_DISAGREEMENTS {
-            if f.starts_with(prefix) {
-                assert!(
-                    self.used.contains(&(f.to_string(), *i, *fd)),
-                    "stale PEER_DISAGREEMENTS entry {f} {i} {fd}"
-                );
-            }
-        }
+        self.peer.finish(prefix);
     }
 }
 

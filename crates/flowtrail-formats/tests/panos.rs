@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use flowtrail_formats::flow::panos::{PanOs, PanOsDecoder};
@@ -234,7 +234,7 @@ fn render(r: &FlowRecord<'_>, field: &str) -> String {
 /// Empty: on the CSV TRAFFIC records, Sekoia and we agree on every compared field once two
 /// conventions are applied to its values (`0.0.0.0` NAT = none; user = `domain\name`). The one
 /// record we refuse is in [`EXPECTED_REJECTIONS`].
-const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[];
+const PEER_DISAGREEMENTS: &[common::PeerDisagreement] = &[];
 
 /// Records a peer keeps and we reject, with why.
 const EXPECTED_REJECTIONS: &[(&str, &str, &str)] = &[(
@@ -243,11 +243,18 @@ const EXPECTED_REJECTIONS: &[(&str, &str, &str)] = &[(
     "the synthetic record's source port 130000 is out of range; Sekoia stores it as is",
 )];
 
-#[derive(Default)]
 struct Checker {
-    mismatches: Vec<String>,
-    used: HashSet<(String, usize, &'static str)>,
+    peer: common::PeerCheck,
     compared: usize,
+}
+
+impl Default for Checker {
+    fn default() -> Self {
+        Checker {
+            peer: common::PeerCheck::new(PEER_DISAGREEMENTS),
+            compared: 0,
+        }
+    }
 }
 
 impl Checker {
@@ -255,36 +262,12 @@ impl Checker {
         self.compared += 1;
         for (field, theirs) in want {
             let ours = render(r, field);
-            if ours == *theirs {
-                continue;
-            }
-            if PEER_DISAGREEMENTS
-                .iter()
-                .any(|(f, i, fd, _)| *f == file && *i == record && fd == field)
-            {
-                self.used.insert((file.to_string(), record, field));
-            } else {
-                self.mismatches.push(format!(
-                    "{file} record {record} {field}: ours {ours:?}, theirs {theirs:?}"
-                ));
-            }
+            self.peer.field(file, record, field, &ours, theirs);
         }
     }
 
     fn finish(self, prefix: &str) {
-        assert!(
-            self.mismatches.is_empty(),
-            "mismatches:\n{}",
-            self.mismatches.join("\n")
-        );
-        for (f, i, fd, _) in PEER_DISAGREEMENTS {
-            if f.starts_with(prefix) {
-                assert!(
-                    self.used.contains(&(f.to_string(), *i, *fd)),
-                    "stale PEER_DISAGREEMENTS entry {f} {i} {fd}"
-                );
-            }
-        }
+        self.peer.finish(prefix);
     }
 }
 

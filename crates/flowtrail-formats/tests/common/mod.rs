@@ -27,3 +27,70 @@ pub fn corpus(sub: &str) -> Option<PathBuf> {
 pub fn read(path: &std::path::Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// One field on which we knowingly disagree with a peer's expected output:
+/// (file, record index, field, why the peer is wrong).
+pub type PeerDisagreement = (&'static str, usize, &'static str, &'static str);
+
+/// Compares our fields with a peer's expected output. A difference is allowed only when the
+/// disagreement table lists it, and every listed entry must still occur (no stale entries).
+pub struct PeerCheck {
+    table: &'static [PeerDisagreement],
+    used: std::collections::HashSet<(String, usize, &'static str)>,
+    mismatches: Vec<String>,
+    /// Records compared so far.
+    pub compared: usize,
+}
+
+impl PeerCheck {
+    pub fn new(table: &'static [PeerDisagreement]) -> Self {
+        PeerCheck {
+            table,
+            used: Default::default(),
+            mismatches: vec![],
+            compared: 0,
+        }
+    }
+
+    /// Checks one field of `record` of `file`.
+    pub fn field(
+        &mut self,
+        file: &str,
+        record: usize,
+        field: &'static str,
+        ours: &str,
+        theirs: &str,
+    ) {
+        if ours == theirs {
+            return;
+        }
+        if self
+            .table
+            .iter()
+            .any(|(f, i, fd, _)| *f == file && *i == record && *fd == field)
+        {
+            self.used.insert((file.to_string(), record, field));
+        } else {
+            self.mismatches.push(format!(
+                "{file} record {record} {field}: ours {ours:?}, theirs {theirs:?}"
+            ));
+        }
+    }
+
+    /// Asserts no unlisted mismatch, and that every entry for files under `prefix` was hit.
+    pub fn finish(self, prefix: &str) {
+        assert!(
+            self.mismatches.is_empty(),
+            "mismatches:\n{}",
+            self.mismatches.join("\n")
+        );
+        for (f, i, fd, _) in self.table {
+            if f.starts_with(prefix) {
+                assert!(
+                    self.used.contains(&(f.to_string(), *i, *fd)),
+                    "stale PEER_DISAGREEMENTS entry {f} {i} {fd}"
+                );
+            }
+        }
+    }
+}
