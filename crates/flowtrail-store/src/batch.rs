@@ -3,10 +3,11 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{
-    ArrayRef, Int32Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+use crate::columns::{dict_type, DictText, Int, PlainText};
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{
+    DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use flowtrail_schema::{
     protocol_name, Column, ColumnType, Direction, FlowRecord, HttpRecord, FLOW_COLUMNS,
     HTTP_COLUMNS,
@@ -21,13 +22,46 @@ fn data_type(t: ColumnType) -> DataType {
     }
 }
 
+/// Text columns written as Arrow dictionaries: few distinct values per file (a path, a format,
+/// an account, an action), so a key per row replaces a copy of the text per row. Queries see
+/// them as plain text (the query layer declares them `Utf8`; Parquet stores text either way).
+pub const DICT_COLUMNS: &[&str] = &[
+    "source_format",
+    "origin",
+    "protocol_name",
+    "action",
+    "direction",
+    "flow_state",
+    "rule",
+    "device",
+    "account",
+    "region",
+    "vpc",
+    "subnet",
+    "instance",
+    "user",
+    "mac",
+    "src_country",
+    "dst_country",
+    "ti_hits",
+    "method",
+    "scheme",
+    "host",
+    "domain",
+    "content_type",
+];
+
 fn schema_of(cols: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(
         cols.iter()
             .map(|c| {
                 Field::new(
                     c.name,
-                    data_type(c.ty),
+                    if DICT_COLUMNS.contains(&c.name) {
+                        dict_type()
+                    } else {
+                        data_type(c.ty)
+                    },
                     c.name != "time" && c.name != "source_format",
                 )
             })
@@ -79,7 +113,7 @@ fn ip_text(ip: &IpAddr, buf: &mut String) {
     }
 }
 
-fn opt_ip(b: &mut StringBuilder, ip: &Option<IpAddr>, scratch: &mut String) {
+fn opt_ip(b: &mut PlainText, ip: &Option<IpAddr>, scratch: &mut String) {
     match ip {
         Some(ip) => {
             ip_text(ip, scratch);
@@ -89,7 +123,7 @@ fn opt_ip(b: &mut StringBuilder, ip: &Option<IpAddr>, scratch: &mut String) {
     }
 }
 
-fn opt_u64(b: &mut Int64Builder, v: Option<u64>) {
+fn opt_u64(b: &mut Int<Int64Type>, v: Option<u64>) {
     // Counters above i64::MAX are not physical; clamp rather than wrap.
     b.append_option(v.map(|v| v.min(i64::MAX as u64) as i64));
 }
@@ -107,44 +141,55 @@ pub struct FlowEnrichment<'a> {
 
 /// Accumulates flow rows into Arrow columns.
 pub struct FlowBatchBuilder {
-    time: TimestampMicrosecondBuilder,
-    end_time: TimestampMicrosecondBuilder,
-    source_format: StringBuilder,
-    origin: StringBuilder,
-    origin_line: Int64Builder,
-    src_ip: StringBuilder,
-    src_port: Int32Builder,
-    dst_ip: StringBuilder,
-    dst_port: Int32Builder,
-    protocol: Int32Builder,
-    protocol_name: StringBuilder,
-    bytes_out: Int64Builder,
-    bytes_in: Int64Builder,
-    packets_out: Int64Builder,
-    packets_in: Int64Builder,
-    action: StringBuilder,
-    direction: StringBuilder,
-    flow_state: StringBuilder,
-    rule: StringBuilder,
-    device: StringBuilder,
-    account: StringBuilder,
-    region: StringBuilder,
-    vpc: StringBuilder,
-    subnet: StringBuilder,
-    instance: StringBuilder,
-    user: StringBuilder,
-    tcp_flags: Int32Builder,
-    nat_src_ip: StringBuilder,
-    nat_dst_ip: StringBuilder,
-    mac: StringBuilder,
-    extra: StringBuilder,
-    src_country: StringBuilder,
-    src_asn: Int64Builder,
-    dst_country: StringBuilder,
-    dst_asn: Int64Builder,
-    ti_hits: StringBuilder,
+    time: Int<TimestampMicrosecondType>,
+    end_time: Int<TimestampMicrosecondType>,
+    source_format: DictText,
+    origin: DictText,
+    origin_line: Int<Int64Type>,
+    src_ip: PlainText,
+    src_port: Int<Int32Type>,
+    dst_ip: PlainText,
+    dst_port: Int<Int32Type>,
+    protocol: Int<Int32Type>,
+    protocol_name: DictText,
+    bytes_out: Int<Int64Type>,
+    bytes_in: Int<Int64Type>,
+    packets_out: Int<Int64Type>,
+    packets_in: Int<Int64Type>,
+    action: DictText,
+    direction: DictText,
+    flow_state: DictText,
+    rule: DictText,
+    device: DictText,
+    account: DictText,
+    region: DictText,
+    vpc: DictText,
+    subnet: DictText,
+    instance: DictText,
+    user: DictText,
+    tcp_flags: Int<Int32Type>,
+    nat_src_ip: PlainText,
+    nat_dst_ip: PlainText,
+    mac: DictText,
+    extra: PlainText,
+    src_country: DictText,
+    src_asn: Int<Int64Type>,
+    dst_country: DictText,
+    dst_asn: Int<Int64Type>,
+    ti_hits: DictText,
     scratch: String,
     rows: usize,
+    /// The input whose format and path keys were looked up last: (id, (format, origin)).
+    input: Option<(u64, (i32, i32))>,
+}
+
+/// Identifies the input rows come from, for [`FlowBatchBuilder::push_input`]. `id` must be
+/// unique per input within a run (two inputs never share one).
+#[derive(Debug, Clone, Copy)]
+pub struct InputTag<'a> {
+    pub id: u64,
+    pub source_format: &'a str,
+    pub origin: &'a str,
 }
 
 impl Default for FlowBatchBuilder {
@@ -153,48 +198,64 @@ impl Default for FlowBatchBuilder {
     }
 }
 
+/// Rows a builder reserves room for up front (it grows past this as needed).
+const INITIAL_ROWS: usize = 16 * 1024;
+
+fn ts_col(rows: usize) -> Int<TimestampMicrosecondType> {
+    Int::with_capacity(rows).with_data_type(data_type(ColumnType::Timestamp))
+}
+
 impl FlowBatchBuilder {
     /// Creates an empty builder.
     pub fn new() -> Self {
+        Self::with_capacity(INITIAL_ROWS)
+    }
+
+    /// Creates an empty builder with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
+        let dict = || DictText::with_capacity(rows);
+        let i32c = || Int::<Int32Type>::with_capacity(rows);
+        let i64c = || Int::<Int64Type>::with_capacity(rows);
         FlowBatchBuilder {
-            time: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            end_time: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            source_format: StringBuilder::new(),
-            origin: StringBuilder::new(),
-            origin_line: Int64Builder::new(),
-            src_ip: StringBuilder::new(),
-            src_port: Int32Builder::new(),
-            dst_ip: StringBuilder::new(),
-            dst_port: Int32Builder::new(),
-            protocol: Int32Builder::new(),
-            protocol_name: StringBuilder::new(),
-            bytes_out: Int64Builder::new(),
-            bytes_in: Int64Builder::new(),
-            packets_out: Int64Builder::new(),
-            packets_in: Int64Builder::new(),
-            action: StringBuilder::new(),
-            direction: StringBuilder::new(),
-            flow_state: StringBuilder::new(),
-            rule: StringBuilder::new(),
-            device: StringBuilder::new(),
-            account: StringBuilder::new(),
-            region: StringBuilder::new(),
-            vpc: StringBuilder::new(),
-            subnet: StringBuilder::new(),
-            instance: StringBuilder::new(),
-            user: StringBuilder::new(),
-            tcp_flags: Int32Builder::new(),
-            nat_src_ip: StringBuilder::new(),
-            nat_dst_ip: StringBuilder::new(),
-            mac: StringBuilder::new(),
-            extra: StringBuilder::new(),
-            src_country: StringBuilder::new(),
-            src_asn: Int64Builder::new(),
-            dst_country: StringBuilder::new(),
-            dst_asn: Int64Builder::new(),
-            ti_hits: StringBuilder::new(),
+            time: ts_col(rows),
+            end_time: ts_col(rows),
+            source_format: dict(),
+            origin: dict(),
+            origin_line: i64c(),
+            src_ip: PlainText::with_capacity(rows, 14),
+            src_port: i32c(),
+            dst_ip: PlainText::with_capacity(rows, 14),
+            dst_port: i32c(),
+            protocol: i32c(),
+            protocol_name: dict(),
+            bytes_out: i64c(),
+            bytes_in: i64c(),
+            packets_out: i64c(),
+            packets_in: i64c(),
+            action: dict(),
+            direction: dict(),
+            flow_state: dict(),
+            rule: dict(),
+            device: dict(),
+            account: dict(),
+            region: dict(),
+            vpc: dict(),
+            subnet: dict(),
+            instance: dict(),
+            user: dict(),
+            tcp_flags: i32c(),
+            nat_src_ip: PlainText::with_capacity(rows, 14),
+            nat_dst_ip: PlainText::with_capacity(rows, 14),
+            mac: dict(),
+            extra: PlainText::with_capacity(rows, 32),
+            src_country: dict(),
+            src_asn: i64c(),
+            dst_country: dict(),
+            dst_asn: i64c(),
+            ti_hits: dict(),
             scratch: String::with_capacity(48),
             rows: 0,
+            input: None,
         }
     }
 
@@ -235,10 +296,47 @@ impl FlowBatchBuilder {
         direction: Option<Direction>,
         e: &FlowEnrichment<'_>,
     ) {
+        let keys = (
+            self.source_format.key_of(source_format),
+            self.origin.key_of(origin),
+        );
+        self.push_keyed(keys, r, direction, e);
+    }
+
+    /// Appends one row of the input `input`: its format and path are looked up once per
+    /// input and batch, not compared per row.
+    pub fn push_input(
+        &mut self,
+        input: &InputTag<'_>,
+        r: &FlowRecord<'_>,
+        direction: Option<Direction>,
+        e: &FlowEnrichment<'_>,
+    ) {
+        let keys = match self.input {
+            Some((id, keys)) if id == input.id => keys,
+            _ => {
+                let keys = (
+                    self.source_format.key_of(input.source_format),
+                    self.origin.key_of(input.origin),
+                );
+                self.input = Some((input.id, keys));
+                keys
+            }
+        };
+        self.push_keyed(keys, r, direction, e);
+    }
+
+    fn push_keyed(
+        &mut self,
+        (format_key, origin_key): (i32, i32),
+        r: &FlowRecord<'_>,
+        direction: Option<Direction>,
+        e: &FlowEnrichment<'_>,
+    ) {
         self.time.append_value(r.time);
         self.end_time.append_option(r.end_time);
-        self.source_format.append_value(source_format);
-        self.origin.append_value(origin);
+        self.source_format.append_key(format_key);
+        self.origin.append_key(origin_key);
         self.origin_line
             .append_value(r.origin_line.min(i64::MAX as u64) as i64);
         opt_ip(&mut self.src_ip, &r.src_ip, &mut self.scratch);
@@ -279,44 +377,45 @@ impl FlowBatchBuilder {
     /// Takes the buffered rows as a record batch, leaving the builder empty.
     pub fn finish(&mut self) -> RecordBatch {
         let cols: Vec<ArrayRef> = vec![
-            Arc::new(self.time.finish()),
-            Arc::new(self.end_time.finish()),
-            Arc::new(self.source_format.finish()),
-            Arc::new(self.origin.finish()),
-            Arc::new(self.origin_line.finish()),
-            Arc::new(self.src_ip.finish()),
-            Arc::new(self.src_port.finish()),
-            Arc::new(self.dst_ip.finish()),
-            Arc::new(self.dst_port.finish()),
-            Arc::new(self.protocol.finish()),
-            Arc::new(self.protocol_name.finish()),
-            Arc::new(self.bytes_out.finish()),
-            Arc::new(self.bytes_in.finish()),
-            Arc::new(self.packets_out.finish()),
-            Arc::new(self.packets_in.finish()),
-            Arc::new(self.action.finish()),
-            Arc::new(self.direction.finish()),
-            Arc::new(self.flow_state.finish()),
-            Arc::new(self.rule.finish()),
-            Arc::new(self.device.finish()),
-            Arc::new(self.account.finish()),
-            Arc::new(self.region.finish()),
-            Arc::new(self.vpc.finish()),
-            Arc::new(self.subnet.finish()),
-            Arc::new(self.instance.finish()),
-            Arc::new(self.user.finish()),
-            Arc::new(self.tcp_flags.finish()),
-            Arc::new(self.nat_src_ip.finish()),
-            Arc::new(self.nat_dst_ip.finish()),
-            Arc::new(self.mac.finish()),
-            Arc::new(self.extra.finish()),
-            Arc::new(self.src_country.finish()),
-            Arc::new(self.src_asn.finish()),
-            Arc::new(self.dst_country.finish()),
-            Arc::new(self.dst_asn.finish()),
-            Arc::new(self.ti_hits.finish()),
+            self.time.finish(),
+            self.end_time.finish(),
+            self.source_format.finish(),
+            self.origin.finish(),
+            self.origin_line.finish(),
+            self.src_ip.finish(),
+            self.src_port.finish(),
+            self.dst_ip.finish(),
+            self.dst_port.finish(),
+            self.protocol.finish(),
+            self.protocol_name.finish(),
+            self.bytes_out.finish(),
+            self.bytes_in.finish(),
+            self.packets_out.finish(),
+            self.packets_in.finish(),
+            self.action.finish(),
+            self.direction.finish(),
+            self.flow_state.finish(),
+            self.rule.finish(),
+            self.device.finish(),
+            self.account.finish(),
+            self.region.finish(),
+            self.vpc.finish(),
+            self.subnet.finish(),
+            self.instance.finish(),
+            self.user.finish(),
+            self.tcp_flags.finish(),
+            self.nat_src_ip.finish(),
+            self.nat_dst_ip.finish(),
+            self.mac.finish(),
+            self.extra.finish(),
+            self.src_country.finish(),
+            self.src_asn.finish(),
+            self.dst_country.finish(),
+            self.dst_asn.finish(),
+            self.ti_hits.finish(),
         ];
         self.rows = 0;
+        self.input = None;
         // The column list mirrors FLOW_COLUMNS; a mismatch is a programming error caught by tests.
         RecordBatch::try_new(flow_schema(), cols).unwrap_or_else(|e| {
             unreachable!("flow batch columns out of step with FLOW_COLUMNS: {e}")
@@ -326,18 +425,40 @@ impl FlowBatchBuilder {
 
 /// Accumulates HTTP rows into Arrow columns.
 pub struct HttpBatchBuilder {
-    time: TimestampMicrosecondBuilder,
-    texts: Vec<StringBuilder>,
-    client_ip: StringBuilder,
-    server_ip: StringBuilder,
-    server_port: Int32Builder,
-    status: Int32Builder,
-    bytes_in: Int64Builder,
-    bytes_out: Int64Builder,
-    duration_ms: Int64Builder,
-    origin_line: Int64Builder,
+    time: Int<TimestampMicrosecondType>,
+    texts: Vec<TextCol>,
+    client_ip: PlainText,
+    server_ip: PlainText,
+    server_port: Int<Int32Type>,
+    status: Int<Int32Type>,
+    bytes_in: Int<Int64Type>,
+    bytes_out: Int<Int64Type>,
+    duration_ms: Int<Int64Type>,
+    origin_line: Int<Int64Type>,
     scratch: String,
     rows: usize,
+}
+
+/// A text column of `http`: dictionary-encoded or plain (see [`DICT_COLUMNS`]).
+enum TextCol {
+    Dict(DictText),
+    Plain(PlainText),
+}
+
+impl TextCol {
+    fn append_option(&mut self, v: Option<&str>) {
+        match self {
+            TextCol::Dict(c) => c.append_option(v),
+            TextCol::Plain(c) => c.append_option(v),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            TextCol::Dict(c) => c.finish(),
+            TextCol::Plain(c) => c.finish(),
+        }
+    }
 }
 
 impl Default for HttpBatchBuilder {
@@ -370,17 +491,31 @@ const HTTP_TEXTS: &[&str] = &[
 impl HttpBatchBuilder {
     /// Creates an empty builder.
     pub fn new() -> Self {
+        Self::with_capacity(INITIAL_ROWS)
+    }
+
+    /// Creates an empty builder with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
         HttpBatchBuilder {
-            time: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            texts: HTTP_TEXTS.iter().map(|_| StringBuilder::new()).collect(),
-            client_ip: StringBuilder::new(),
-            server_ip: StringBuilder::new(),
-            server_port: Int32Builder::new(),
-            status: Int32Builder::new(),
-            bytes_in: Int64Builder::new(),
-            bytes_out: Int64Builder::new(),
-            duration_ms: Int64Builder::new(),
-            origin_line: Int64Builder::new(),
+            time: ts_col(rows),
+            texts: HTTP_TEXTS
+                .iter()
+                .map(|name| {
+                    if DICT_COLUMNS.contains(name) {
+                        TextCol::Dict(DictText::with_capacity(rows))
+                    } else {
+                        TextCol::Plain(PlainText::with_capacity(rows, 24))
+                    }
+                })
+                .collect(),
+            client_ip: PlainText::with_capacity(rows, 14),
+            server_ip: PlainText::with_capacity(rows, 14),
+            server_port: Int::with_capacity(rows),
+            status: Int::with_capacity(rows),
+            bytes_in: Int::with_capacity(rows),
+            bytes_out: Int::with_capacity(rows),
+            duration_ms: Int::with_capacity(rows),
+            origin_line: Int::with_capacity(rows),
             scratch: String::new(),
             rows: 0,
         }
@@ -447,33 +582,25 @@ impl HttpBatchBuilder {
     /// Takes the buffered rows as a record batch, leaving the builder empty.
     pub fn finish(&mut self) -> RecordBatch {
         let schema = http_schema();
-        let mut texts: Vec<ArrayRef> = self
-            .texts
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
+        let mut texts: Vec<Option<ArrayRef>> =
+            self.texts.iter_mut().map(|b| Some(b.finish())).collect();
         let mut cols = Vec::with_capacity(schema.fields().len());
         for f in schema.fields() {
             let a: ArrayRef = match f.name().as_str() {
-                "time" => Arc::new(self.time.finish()),
-                "origin_line" => Arc::new(self.origin_line.finish()),
-                "client_ip" => Arc::new(self.client_ip.finish()),
-                "server_ip" => Arc::new(self.server_ip.finish()),
-                "server_port" => Arc::new(self.server_port.finish()),
-                "status" => Arc::new(self.status.finish()),
-                "bytes_in" => Arc::new(self.bytes_in.finish()),
-                "bytes_out" => Arc::new(self.bytes_out.finish()),
-                "duration_ms" => Arc::new(self.duration_ms.finish()),
-                name => {
-                    let i = HTTP_TEXTS
-                        .iter()
-                        .position(|t| *t == name)
-                        .unwrap_or_else(|| unreachable!("http column {name} has no builder"));
-                    std::mem::replace(
-                        &mut texts[i],
-                        Arc::new(arrow::array::StringArray::from(Vec::<Option<&str>>::new())),
-                    )
-                }
+                "time" => self.time.finish(),
+                "origin_line" => self.origin_line.finish(),
+                "client_ip" => self.client_ip.finish(),
+                "server_ip" => self.server_ip.finish(),
+                "server_port" => self.server_port.finish(),
+                "status" => self.status.finish(),
+                "bytes_in" => self.bytes_in.finish(),
+                "bytes_out" => self.bytes_out.finish(),
+                "duration_ms" => self.duration_ms.finish(),
+                name => HTTP_TEXTS
+                    .iter()
+                    .position(|t| *t == name)
+                    .and_then(|i| texts[i].take())
+                    .unwrap_or_else(|| unreachable!("http column {name} has no builder")),
             };
             cols.push(a);
         }

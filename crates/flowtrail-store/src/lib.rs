@@ -16,9 +16,12 @@
 //! file visible, and re-running it neither loses nor duplicates rows.
 
 pub mod batch;
+pub mod columns;
 pub mod lake;
 pub mod manifest;
 
-pub use batch::{flow_schema, http_schema, FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder};
+pub use batch::{
+    flow_schema, http_schema, FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder, InputTag,
+};
 pub use lake::{Failpoint, Lake, LakeError, Partition, StagedFile, Table};
 pub use manifest::{InputEntry, InputKey};

@@ -20,8 +20,8 @@ use flowtrail_formats::{by_name, sniff, DecodeContext, Format, Framing};
 use flowtrail_query::udf::{Net, DEFAULT_INTERNAL};
 use flowtrail_schema::{Direction, FlowRecord, HttpRecord, RecordSink};
 use flowtrail_store::{
-    FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder, InputEntry, Lake, Partition, StagedFile,
-    Table,
+    FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder, InputEntry, InputTag, Lake, Partition,
+    StagedFile, Table,
 };
 
 use crate::input::{self, CappedLines, InputSpec, Line, Payload};
@@ -137,6 +137,14 @@ struct InputSink<'w, 'a> {
     w: &'w mut Worker<'a>,
     entry: InputEntry,
     format: &'static str,
+    /// Unique within the run: lets the batch builder look the input's path up once.
+    input_id: u64,
+}
+
+/// Returns a new input id (see [`InputSink::input_id`]).
+fn next_input_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl InputSink<'_, '_> {
@@ -199,7 +207,12 @@ impl RecordSink for InputSink<'_, '_> {
         });
         e.ti_hits = hits.as_deref();
         if let Builder::Flow(b) = b {
-            b.push_enriched(r, self.format, &self.entry.origin, dir, &e);
+            let tag = InputTag {
+                id: self.input_id,
+                source_format: self.format,
+                origin: &self.entry.origin,
+            };
+            b.push_input(&tag, r, dir, &e);
         }
         self.after_push();
     }
@@ -324,6 +337,7 @@ impl Worker<'_> {
                         ..base
                     },
                     format: format.name(),
+                    input_id: next_input_id(),
                 };
                 match format.framing() {
                     Framing::Lines => {
@@ -385,6 +399,7 @@ impl Worker<'_> {
                         ..base
                     },
                     format: format.name(),
+                    input_id: next_input_id(),
                 };
                 match format.framing() {
                     Framing::Lines => {
@@ -444,6 +459,7 @@ impl Worker<'_> {
                         ..base
                     },
                     format: "aws_vpc",
+                    input_id: next_input_id(),
                 };
                 if let Err(e) = decode_aws_parquet(bytes, &ctx, &mut sink) {
                     sink.entry.error = Some(e);

@@ -1,0 +1,221 @@
+//! Store benchmark: appending normalized flow rows to a batch builder, and writing a batch as a
+//! lake Parquet file (the lake's writer settings). `cargo bench -p flowtrail-store`.
+//!
+//! The rows look like a VPC flow log hour: a few hundred ENIs, private sources talking to a mix
+//! of private and public addresses, the same input path on every row.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use flowtrail_schema::{Action, Direction, FlowRecord};
+use flowtrail_store::FlowBatchBuilder;
+
+const ROWS: usize = 1_000_000;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn records() -> Vec<(FlowRecord<'static>, String)> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let enis: Vec<String> = (0..300).map(|i| format!("eni-{i:017x}")).collect();
+    let t0 = 1_748_797_200_000_000i64;
+    (0..ROWS)
+        .map(|i| {
+            let src = Ipv4Addr::new(10, 0, rng.below(40) as u8, rng.below(250) as u8);
+            let dst = if rng.below(3) == 0 {
+                Ipv4Addr::new(10, 0, rng.below(40) as u8, rng.below(250) as u8)
+            } else {
+                Ipv4Addr::from(rng.next() as u32)
+            };
+            let start = t0 + (i as i64 * 3_600_000_000 / ROWS as i64);
+            let r = FlowRecord {
+                time: start,
+                end_time: Some(start + 60_000_000),
+                origin_line: i as u64 + 2,
+                src_ip: Some(IpAddr::V4(src)),
+                dst_ip: Some(IpAddr::V4(dst)),
+                src_port: Some(rng.below(65535) as u16),
+                dst_port: Some([443u16, 80, 22, 53, 3389][rng.below(5) as usize]),
+                protocol: Some(if rng.below(10) == 0 { 17 } else { 6 }),
+                bytes_out: Some(rng.below(1 << 20)),
+                packets_out: Some(rng.below(1000) + 1),
+                action: Some(if rng.below(8) == 0 {
+                    Action::Denied
+                } else {
+                    Action::Allowed
+                }),
+                flow_state: Some("OK".into()),
+                account: Some("123456789012".into()),
+                region: Some("us-east-1".into()),
+                ..Default::default()
+            };
+            (r, enis[rng.below(300) as usize].clone())
+        })
+        .collect()
+}
+
+fn main() {
+    let recs = records();
+    let origin = "/data/AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/06/01/\
+                  123456789012_vpcflowlogs_us-east-1_fl-0123456789abcdef0_20250601T1700Z_0a1b2c3d.log.gz";
+    let dir = std::env::temp_dir().join(format!("flowtrail-store-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+
+    let mut best_push = f64::MAX;
+    let mut best_write = f64::MAX;
+    let mut bytes = 0u64;
+    for round in 0..3 {
+        let start = Instant::now();
+        let mut b = FlowBatchBuilder::new();
+        for (r, eni) in &recs {
+            let r = FlowRecord {
+                device: Some(eni.as_str().into()),
+                ..r.clone()
+            };
+            b.push(&r, "aws_vpc", origin, Some(Direction::Outbound));
+        }
+        let batch = b.finish();
+        best_push = best_push.min(start.elapsed().as_secs_f64());
+
+        let path = dir.join(format!("r{round}.parquet"));
+        let start = Instant::now();
+        let file = std::fs::File::create(&path).expect("create");
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            file,
+            batch.schema(),
+            Some(flowtrail_store::lake::writer_properties_for(ROWS)),
+        )
+        .expect("writer");
+        w.write(&batch).expect("write");
+        w.close().expect("close");
+        best_write = best_write.min(start.elapsed().as_secs_f64());
+        bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if round == 0 {
+            variants(&batch, &dir);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "flow batch push (incl. record clone)   {:>12.0} rows/s",
+        ROWS as f64 / best_push
+    );
+    println!(
+        "flow parquet write                     {:>12.0} rows/s  {:.2} bytes/row",
+        ROWS as f64 / best_write,
+        bytes as f64 / ROWS as f64
+    );
+}
+
+fn variants(batch: &arrow::array::RecordBatch, dir: &std::path::Path) {
+    use parquet::basic::{Compression, Encoding, ZstdLevel};
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use parquet::schema::types::ColumnPath;
+    use std::sync::Arc;
+    let base = || flowtrail_store::lake::writer_properties_for(ROWS).into_builder();
+    let sparse = {
+        // drop all-null columns, mark no-null columns required
+        let schema = batch.schema();
+        let mut fields = vec![];
+        let mut cols = vec![];
+        for (f, c) in schema.fields().iter().zip(batch.columns()) {
+            if c.null_count() == c.len() {
+                continue;
+            }
+            fields.push(arrow::datatypes::Field::new(
+                f.name(),
+                f.data_type().clone(),
+                c.null_count() > 0,
+            ));
+            cols.push(c.clone());
+        }
+        arrow::array::RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols)
+            .expect("sparse")
+    };
+    let mut list: Vec<(&str, WriterProperties, bool)> = vec![
+        ("base", base().build(), false),
+        ("sparse", base().build(), true),
+        (
+            "no bloom",
+            base().set_bloom_filter_enabled(false).build(),
+            false,
+        ),
+        (
+            "zstd1",
+            base()
+                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("l")))
+                .build(),
+            false,
+        ),
+        (
+            "chunk stats",
+            base()
+                .set_statistics_enabled(EnabledStatistics::Chunk)
+                .build(),
+            false,
+        ),
+        (
+            "no stats",
+            base()
+                .set_statistics_enabled(EnabledStatistics::None)
+                .build(),
+            false,
+        ),
+        (
+            "uncompressed",
+            base().set_compression(Compression::UNCOMPRESSED).build(),
+            false,
+        ),
+    ];
+    let mut nodict = base();
+    for c in [
+        "bytes_out",
+        "packets_out",
+        "src_port",
+        "end_time",
+        "time",
+        "dst_port",
+    ] {
+        nodict = nodict.set_column_dictionary_enabled(ColumnPath::from(c), false);
+    }
+    list.push(("no int dict", nodict.build(), false));
+    let mut nodict = base();
+    for c in ["bytes_out", "packets_out", "src_port"] {
+        nodict = nodict.set_column_dictionary_enabled(ColumnPath::from(c), false);
+    }
+    for c in ["time", "end_time"] {
+        nodict = nodict
+            .set_column_dictionary_enabled(ColumnPath::from(c), false)
+            .set_column_encoding(ColumnPath::from(c), Encoding::DELTA_BINARY_PACKED);
+    }
+    list.push(("no int dict, delta time", nodict.build(), false));
+    for (name, props, sp) in list {
+        let b = if sp { &sparse } else { batch };
+        let path = dir.join("v.parquet");
+        let mut best = f64::MAX;
+        for _ in 0..2 {
+            let start = Instant::now();
+            let file = std::fs::File::create(&path).expect("create");
+            let mut w = parquet::arrow::ArrowWriter::try_new(file, b.schema(), Some(props.clone()))
+                .expect("w");
+            w.write(b).expect("write");
+            w.close().expect("close");
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "variant {name:<28} {:>10.0} rows/s {:.2} B/row",
+            ROWS as f64 / best,
+            bytes as f64 / ROWS as f64
+        );
+    }
+}

@@ -1,0 +1,364 @@
+//! Column accumulators tuned for ingest: most rows of a batch share their low-cardinality text
+//! (the input's path, the format, the account, the action), and many columns are empty for a
+//! whole batch (a VPC log has no user, MAC or NAT address). Copying those per row into plain
+//! Arrow builders cost more than parsing the line, so:
+//!
+//! - [`DictText`] keeps one key per row and each distinct value once (an Arrow dictionary
+//!   array, which Parquet stores as its dictionary encoding anyway), with a last-value shortcut
+//!   so a run of equal values costs one comparison;
+//! - [`PlainText`] and [`Int`] stay empty while a column is all null and only count rows, then
+//!   materialize on the first value.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use arrow::array::{
+    new_null_array, ArrayRef, DictionaryArray, Int32Array, PrimitiveBuilder, StringArray,
+    StringBuilder,
+};
+use arrow::buffer::{NullBuffer, ScalarBuffer};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Int32Type};
+
+/// The Arrow type of a dictionary text column.
+pub fn dict_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// FxHash (rustc's hasher): fast for the short keys of a column dictionary. The keys come from
+/// one input at a time and a collision only costs a comparison, so flooding is not a concern.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write(&(i as u64).to_le_bytes());
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A low-cardinality text column stored as dictionary keys.
+#[derive(Default)]
+pub struct DictText {
+    /// Rows appended while the column was all null (no key stored for them yet).
+    leading_nulls: usize,
+    keys: Vec<i32>,
+    /// Validity, materialized at the first null after a value (`None`: all valid so far).
+    valid: Option<Vec<bool>>,
+    values: Vec<Box<str>>,
+    index: FxMap<Box<str>, i32>,
+    /// The key of the last value appended, for the run shortcut.
+    last: Option<i32>,
+    capacity: usize,
+}
+
+impl DictText {
+    pub fn with_capacity(rows: usize) -> Self {
+        DictText {
+            capacity: rows,
+            ..Default::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.leading_nulls + self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns the key of `v`, adding it to the dictionary if it is new.
+    pub fn key_of(&mut self, v: &str) -> i32 {
+        if let Some(k) = self.last {
+            if self.values.get(k as usize).is_some_and(|p| p.as_ref() == v) {
+                return k;
+            }
+        }
+        let k = match self.index.get(v) {
+            Some(&k) => k,
+            None => {
+                let k = self.values.len() as i32;
+                self.values.push(v.into());
+                self.index.insert(v.into(), k);
+                k
+            }
+        };
+        self.last = Some(k);
+        k
+    }
+
+    pub fn append_value(&mut self, v: &str) {
+        let k = self.key_of(v);
+        self.append_key(k);
+    }
+
+    /// Appends a row holding the value of `key` (from [`DictText::key_of`] on this column
+    /// since its last `finish`).
+    pub fn append_key(&mut self, key: i32) {
+        if self.keys.capacity() == 0 {
+            self.materialize();
+        }
+        self.keys.push(key);
+        if let Some(valid) = self.valid.as_mut() {
+            valid.push(true);
+        }
+    }
+
+    /// Turns the leading run of nulls into stored keys, at the first value.
+    fn materialize(&mut self) {
+        let nulls = std::mem::take(&mut self.leading_nulls);
+        self.keys
+            .reserve(self.capacity.max(nulls + 1).saturating_sub(self.keys.len()));
+        if nulls > 0 {
+            self.keys.resize(self.keys.len() + nulls, 0);
+            let mut valid = Vec::with_capacity(self.keys.capacity());
+            valid.resize(nulls, false);
+            self.valid = Some(valid);
+        }
+    }
+
+    pub fn append_null(&mut self) {
+        if self.keys.capacity() == 0 {
+            self.leading_nulls += 1;
+            return;
+        }
+        let n = self.keys.len();
+        let valid = self.valid.get_or_insert_with(|| {
+            let mut v = Vec::with_capacity(self.keys.capacity());
+            v.resize(n, true);
+            v
+        });
+        valid.push(false);
+        self.keys.push(0);
+    }
+
+    pub fn append_option(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.append_value(v),
+            None => self.append_null(),
+        }
+    }
+
+    /// Takes the column as an Arrow dictionary array, leaving it empty.
+    pub fn finish(&mut self) -> ArrayRef {
+        let rows = self.len();
+        self.leading_nulls = 0;
+        let keys = std::mem::take(&mut self.keys);
+        let nulls = self.valid.take().map(NullBuffer::from);
+        let values = std::mem::take(&mut self.values);
+        self.index.clear();
+        self.last = None;
+        if values.is_empty() {
+            return new_null_array(&dict_type(), rows);
+        }
+        let values = StringArray::from_iter_values(values.iter().map(|v| v.as_ref()));
+        let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
+        match DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)) {
+            Ok(a) => Arc::new(a),
+            // Every key was issued by `key_of` below `values.len()`.
+            Err(e) => unreachable!("dictionary keys out of range: {e}"),
+        }
+    }
+}
+
+/// A text column that costs nothing per row while it is all null.
+#[derive(Default)]
+pub struct PlainText {
+    nulls: usize,
+    b: Option<StringBuilder>,
+    capacity: (usize, usize),
+}
+
+impl PlainText {
+    /// A column expecting `rows` values of about `bytes_per_value` bytes once materialized.
+    pub fn with_capacity(rows: usize, bytes_per_value: usize) -> Self {
+        PlainText {
+            nulls: 0,
+            b: None,
+            capacity: (rows, rows.saturating_mul(bytes_per_value)),
+        }
+    }
+
+    fn builder(&mut self) -> &mut StringBuilder {
+        let (nulls, capacity) = (self.nulls, self.capacity);
+        self.b.get_or_insert_with(|| {
+            let mut b = StringBuilder::with_capacity(capacity.0.max(nulls + 1), capacity.1);
+            b.append_nulls(nulls);
+            b
+        })
+    }
+
+    pub fn append_value(&mut self, v: &str) {
+        self.builder().append_value(v);
+    }
+
+    pub fn append_null(&mut self) {
+        match self.b.as_mut() {
+            Some(b) => b.append_null(),
+            None => self.nulls += 1,
+        }
+    }
+
+    pub fn append_option(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.append_value(v),
+            None => self.append_null(),
+        }
+    }
+
+    pub fn finish(&mut self) -> ArrayRef {
+        let nulls = std::mem::take(&mut self.nulls);
+        match self.b.take() {
+            Some(mut b) => Arc::new(b.finish()),
+            None => new_null_array(&DataType::Utf8, nulls),
+        }
+    }
+}
+
+/// A primitive column that costs nothing per row while it is all null.
+pub struct Int<T: ArrowPrimitiveType> {
+    nulls: usize,
+    b: Option<PrimitiveBuilder<T>>,
+    capacity: usize,
+    data_type: DataType,
+}
+
+impl<T: ArrowPrimitiveType> Int<T> {
+    pub fn with_capacity(rows: usize) -> Self {
+        Int {
+            nulls: 0,
+            b: None,
+            capacity: rows,
+            data_type: T::DATA_TYPE,
+        }
+    }
+
+    /// Sets the Arrow type (a timestamp column carries its time zone).
+    pub fn with_data_type(mut self, data_type: DataType) -> Self {
+        self.data_type = data_type;
+        self
+    }
+
+    pub fn append_option(&mut self, v: Option<T::Native>) {
+        match (v, self.b.as_mut()) {
+            (Some(v), Some(b)) => b.append_value(v),
+            (None, Some(b)) => b.append_null(),
+            (None, None) => self.nulls += 1,
+            (Some(v), None) => {
+                let mut b = PrimitiveBuilder::<T>::with_capacity(self.capacity.max(self.nulls + 1))
+                    .with_data_type(self.data_type.clone());
+                b.append_nulls(self.nulls);
+                b.append_value(v);
+                self.b = Some(b);
+            }
+        }
+    }
+
+    pub fn append_value(&mut self, v: T::Native) {
+        self.append_option(Some(v));
+    }
+
+    pub fn finish(&mut self) -> ArrayRef {
+        let nulls = std::mem::take(&mut self.nulls);
+        match self.b.take() {
+            Some(mut b) => Arc::new(b.finish()),
+            None => new_null_array(&self.data_type, nulls),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int64Type;
+
+    #[test]
+    fn dict_text_round_trips_values_nulls_and_runs() {
+        let mut c = DictText::with_capacity(4);
+        for v in [
+            Some("b"),
+            Some("b"),
+            None,
+            Some("a"),
+            Some("b"),
+            None,
+            Some("a"),
+        ] {
+            c.append_option(v);
+        }
+        let a = c.finish();
+        let d = a.as_dictionary::<Int32Type>();
+        let values = d.values().as_string::<i32>();
+        let got: Vec<Option<&str>> = d
+            .keys()
+            .iter()
+            .map(|k| k.map(|k| values.value(k as usize)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Some("b"),
+                Some("b"),
+                None,
+                Some("a"),
+                Some("b"),
+                None,
+                Some("a")
+            ]
+        );
+        assert_eq!(values.len(), 2, "each distinct value is stored once");
+        // The column is reusable after finish.
+        c.append_value("z");
+        let a = c.finish();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a.null_count(), 0);
+    }
+
+    #[test]
+    fn all_null_columns_materialize_late() {
+        let mut t = PlainText::with_capacity(8, 4);
+        let mut i = Int::<Int64Type>::with_capacity(8);
+        let mut d = DictText::default();
+        for _ in 0..3 {
+            t.append_null();
+            i.append_option(None);
+            d.append_null();
+        }
+        assert!(t.b.is_none() && i.b.is_none());
+        t.append_value("x");
+        i.append_value(7);
+        let (t, i, d) = (t.finish(), i.finish(), d.finish());
+        assert_eq!((t.len(), t.null_count()), (4, 3));
+        assert_eq!(t.as_string::<i32>().value(3), "x");
+        assert_eq!((i.len(), i.null_count()), (4, 3));
+        assert_eq!(i.as_primitive::<Int64Type>().value(3), 7);
+        assert_eq!((d.len(), d.null_count()), (3, 3));
+        assert_eq!(d.data_type(), &dict_type());
+    }
+}
