@@ -27,7 +27,7 @@ pub use timerange::{parse_time, TimeRange};
 fn data_type(t: ColumnType) -> DataType {
     match t {
         ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        ColumnType::Ip | ColumnType::Text => DataType::Utf8,
+        ColumnType::Ip | ColumnType::Text => DataType::Utf8View,
         ColumnType::Int32 => DataType::Int32,
         ColumnType::Int64 => DataType::Int64,
     }
@@ -82,7 +82,9 @@ pub async fn open_session_with(
     range: &TimeRange,
     enrich: &Enrichment,
 ) -> Result<SessionContext, DataFusionError> {
-    let mut config = SessionConfig::new()
+    // DATAFUSION_* environment variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tune the
+    // engine; the settings below are flowtrail's own and win over them.
+    let mut config = SessionConfig::from_env()?
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
         .set_bool("datafusion.execution.parquet.reorder_filters", true);

@@ -241,6 +241,8 @@ pub struct QueryArgs {
     /// Output format (default: table on a terminal, CSV otherwise).
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<OutputFormat>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -282,6 +284,29 @@ pub struct TopArgs {
     pub range: RangeArgs,
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<OutputFormat>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// How a query is run and timed.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Print the session set-up time and the query's time (planning + execution) to stderr.
+    #[arg(long)]
+    pub timing: bool,
+    /// Run the query this many times in one session and print each run's time (for
+    /// benchmarking: later runs show the cost of a lake kept open, as by the web UI).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: u32,
+}
+
+impl Default for ExecArgs {
+    fn default() -> Self {
+        ExecArgs {
+            timing: false,
+            runs: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

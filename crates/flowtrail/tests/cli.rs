@@ -187,6 +187,19 @@ fn ingest_accounts_for_every_record_and_queries_work() {
         "{csv}"
     );
 
+    // --runs repeats the query in one session, timing each run on stderr; rows print once.
+    let out = run(
+        &["top", "src_ip", "--limit", "1", "-o", "csv", "--runs", "3"],
+        &lake,
+    );
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), csv);
+    let err = String::from_utf8_lossy(&out.stderr);
+    for line in ["session: ", "run 1: ", "run 2: ", "run 3: "] {
+        assert!(err.contains(line), "{line:?} missing from {err}");
+    }
+    assert!(!err.contains("run 4: "), "{err}");
+
     // A repeated ingest adds nothing.
     let out = run(
         &["ingest", logs.to_str().expect("utf8"), "--summary", "json"],

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use flowtrail_query::{open_session_with, parse_time, Enrichment, TimeRange, TopBy};
 
-use crate::cli::{By, QueryArgs, RangeArgs, TopArgs};
+use crate::cli::{By, ExecArgs, QueryArgs, RangeArgs, TopArgs};
 use crate::output;
 
 fn now_micros() -> i64 {
@@ -46,7 +46,22 @@ pub(crate) fn execute(
     sql: &str,
     enrich: &Enrichment,
 ) -> anyhow::Result<Vec<arrow::array::RecordBatch>> {
+    execute_timed(lake, range, sql, enrich, &ExecArgs::default())
+}
+
+/// Runs `sql` `exec.runs` times in one session (the lake opened once, like a connection kept
+/// open by a UI or a notebook) and returns the last run's rows. With `--timing` or several
+/// runs, prints the session set-up time and each run's time (planning + execution) to stderr.
+pub(crate) fn execute_timed(
+    lake: &Path,
+    range: &TimeRange,
+    sql: &str,
+    enrich: &Enrichment,
+    exec: &ExecArgs,
+) -> anyhow::Result<Vec<arrow::array::RecordBatch>> {
     check_lake(lake)?;
+    let show = exec.timing || exec.runs > 1;
+    let t0 = std::time::Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -54,13 +69,25 @@ pub(crate) fn execute(
         let ctx = open_session_with(lake, range, enrich)
             .await
             .context("opening the lake")?;
-        let df = ctx
-            .sql(sql)
-            .await
-            .map_err(|e| anyhow::anyhow!("bad query: {e}"))?;
-        df.collect()
-            .await
-            .map_err(|e| anyhow::anyhow!("query failed: {e}"))
+        if show {
+            eprintln!("session: {:.4} s", t0.elapsed().as_secs_f64());
+        }
+        let mut last = Vec::new();
+        for run in 1..=exec.runs.max(1) {
+            let t = std::time::Instant::now();
+            let df = ctx
+                .sql(sql)
+                .await
+                .map_err(|e| anyhow::anyhow!("bad query: {e}"))?;
+            last = df
+                .collect()
+                .await
+                .map_err(|e| anyhow::anyhow!("query failed: {e}"))?;
+            if show {
+                eprintln!("run {run}: {:.4} s", t.elapsed().as_secs_f64());
+            }
+        }
+        Ok(last)
     })
 }
 
@@ -74,7 +101,7 @@ pub fn run_query(lake: &Path, a: &QueryArgs, enrich: &Enrichment) -> anyhow::Res
             flowtrail_query::filter_sql(a.table.table(), &filter, cols, Some(a.limit))?
         }
     };
-    let batches = execute(lake, &range, &sql, enrich)?;
+    let batches = execute_timed(lake, &range, &sql, enrich, &a.exec)?;
     output::write(&batches, output::choose(a.output))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -94,7 +121,7 @@ pub fn run_top(lake: &Path, a: &TopArgs, enrich: &Enrichment) -> anyhow::Result<
     };
     let sql =
         flowtrail_query::top_sql_for(a.table.table(), &fields, by, &a.filter.join(" "), a.limit)?;
-    let batches = execute(lake, &range, &sql, enrich)?;
+    let batches = execute_timed(lake, &range, &sql, enrich, &a.exec)?;
     output::write(&batches, output::choose(a.output))?;
     Ok(ExitCode::SUCCESS)
 }
