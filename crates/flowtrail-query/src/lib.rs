@@ -83,11 +83,18 @@ pub async fn open_session_with(
     enrich: &Enrichment,
 ) -> Result<SessionContext, DataFusionError> {
     // DATAFUSION_* environment variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tune the
-    // engine; the settings below are flowtrail's own and win over them.
-    let mut config = SessionConfig::from_env()?
-        .with_information_schema(true)
-        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-        .set_bool("datafusion.execution.parquet.reorder_filters", true);
+    // engine, including the defaults flowtrail sets here when they are absent.
+    let mut config = SessionConfig::from_env()?.with_information_schema(true);
+    for (key, value) in [
+        // Filters run while decoding, so the other columns are decoded only for matching rows.
+        ("datafusion.execution.parquet.pushdown_filters", true),
+        ("datafusion.execution.parquet.reorder_filters", true),
+    ] {
+        let env = key.replace('.', "_").to_ascii_uppercase();
+        if std::env::var_os(env).is_none() {
+            config = config.set_bool(key, value);
+        }
+    }
     config.options_mut().sql_parser.enable_ident_normalization = true;
     let ctx = SessionContext::new_with_config(config);
     udf::register_all(&ctx);

@@ -100,9 +100,6 @@ fn main() {
         w.close().expect("close");
         best_write = best_write.min(start.elapsed().as_secs_f64());
         bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if round == 0 {
-            variants(&batch, &dir);
-        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!(
@@ -114,108 +111,4 @@ fn main() {
         ROWS as f64 / best_write,
         bytes as f64 / ROWS as f64
     );
-}
-
-fn variants(batch: &arrow::array::RecordBatch, dir: &std::path::Path) {
-    use parquet::basic::{Compression, Encoding, ZstdLevel};
-    use parquet::file::properties::{EnabledStatistics, WriterProperties};
-    use parquet::schema::types::ColumnPath;
-    use std::sync::Arc;
-    let base = || flowtrail_store::lake::writer_properties_for(ROWS).into_builder();
-    let sparse = {
-        // drop all-null columns, mark no-null columns required
-        let schema = batch.schema();
-        let mut fields = vec![];
-        let mut cols = vec![];
-        for (f, c) in schema.fields().iter().zip(batch.columns()) {
-            if c.null_count() == c.len() {
-                continue;
-            }
-            fields.push(arrow::datatypes::Field::new(
-                f.name(),
-                f.data_type().clone(),
-                c.null_count() > 0,
-            ));
-            cols.push(c.clone());
-        }
-        arrow::array::RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols)
-            .expect("sparse")
-    };
-    let mut list: Vec<(&str, WriterProperties, bool)> = vec![
-        ("base", base().build(), false),
-        ("sparse", base().build(), true),
-        (
-            "no bloom",
-            base().set_bloom_filter_enabled(false).build(),
-            false,
-        ),
-        (
-            "zstd1",
-            base()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("l")))
-                .build(),
-            false,
-        ),
-        (
-            "chunk stats",
-            base()
-                .set_statistics_enabled(EnabledStatistics::Chunk)
-                .build(),
-            false,
-        ),
-        (
-            "no stats",
-            base()
-                .set_statistics_enabled(EnabledStatistics::None)
-                .build(),
-            false,
-        ),
-        (
-            "uncompressed",
-            base().set_compression(Compression::UNCOMPRESSED).build(),
-            false,
-        ),
-    ];
-    let mut nodict = base();
-    for c in [
-        "bytes_out",
-        "packets_out",
-        "src_port",
-        "end_time",
-        "time",
-        "dst_port",
-    ] {
-        nodict = nodict.set_column_dictionary_enabled(ColumnPath::from(c), false);
-    }
-    list.push(("no int dict", nodict.build(), false));
-    let mut nodict = base();
-    for c in ["bytes_out", "packets_out", "src_port"] {
-        nodict = nodict.set_column_dictionary_enabled(ColumnPath::from(c), false);
-    }
-    for c in ["time", "end_time"] {
-        nodict = nodict
-            .set_column_dictionary_enabled(ColumnPath::from(c), false)
-            .set_column_encoding(ColumnPath::from(c), Encoding::DELTA_BINARY_PACKED);
-    }
-    list.push(("no int dict, delta time", nodict.build(), false));
-    for (name, props, sp) in list {
-        let b = if sp { &sparse } else { batch };
-        let path = dir.join("v.parquet");
-        let mut best = f64::MAX;
-        for _ in 0..2 {
-            let start = Instant::now();
-            let file = std::fs::File::create(&path).expect("create");
-            let mut w = parquet::arrow::ArrowWriter::try_new(file, b.schema(), Some(props.clone()))
-                .expect("w");
-            w.write(b).expect("write");
-            w.close().expect("close");
-            best = best.min(start.elapsed().as_secs_f64());
-        }
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        println!(
-            "variant {name:<28} {:>10.0} rows/s {:.2} B/row",
-            ROWS as f64 / best,
-            bytes as f64 / ROWS as f64
-        );
-    }
 }

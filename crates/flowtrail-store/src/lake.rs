@@ -148,7 +148,9 @@ pub fn writer_properties() -> WriterProperties {
             ColumnPath::from("origin_line"),
             Encoding::DELTA_BINARY_PACKED,
         );
-    // Min/max of long texts nobody range-filters cost two string comparisons per row.
+    // Min/max cost two string comparisons per row; skip them where they never prune a file:
+    // long texts nobody range-filters, and few-valued columns every page mixes (an hour of
+    // flows holds both actions and all directions). `protocol` keeps them for protocol_name.
     for col in [
         "origin",
         "extra",
@@ -157,6 +159,10 @@ pub fn writer_properties() -> WriterProperties {
         "query",
         "user_agent",
         "referrer",
+        "protocol_name",
+        "action",
+        "direction",
+        "flow_state",
     ] {
         b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
     }
