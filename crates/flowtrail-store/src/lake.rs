@@ -222,6 +222,15 @@ impl Lake {
                     moved += 1;
                 }
             }
+            // A compaction journalled but interrupted: its new files are in place now, so the
+            // files they replace go (their rows would otherwise be counted twice).
+            for r in &c.removed {
+                let p = root.join(r);
+                if p.exists() {
+                    fs::remove_file(&p).map_err(io(&p))?;
+                    moved += 1;
+                }
+            }
             for i in &c.inputs {
                 if let Some(k) = &i.key {
                     ingested.insert(k.clone(), i.clone());
@@ -336,7 +345,18 @@ impl Lake {
 
     /// Commits: journals `inputs` and `files` durably, then moves the files into their partitions.
     pub fn commit(&self, inputs: Vec<InputEntry>, files: Vec<StagedFile>) -> Result<(), LakeError> {
-        if inputs.is_empty() && files.is_empty() {
+        self.commit_replacing(inputs, files, Vec::new())
+    }
+
+    /// Commits `files` in place of `removed` (paths relative to the root): journalled first, so
+    /// an interrupted replacement is finished by the next [`Lake::open`], never half-applied.
+    pub fn commit_replacing(
+        &self,
+        inputs: Vec<InputEntry>,
+        files: Vec<StagedFile>,
+        removed: Vec<String>,
+    ) -> Result<(), LakeError> {
+        if inputs.is_empty() && files.is_empty() && removed.is_empty() {
             return Ok(());
         }
         let nth = self.commits.fetch_add(1, Ordering::SeqCst) + 1;
@@ -349,6 +369,7 @@ impl Lake {
             at: flowtrail_schema::time::format_rfc3339(now_micros()),
             inputs,
             files: files.into_iter().map(|s| s.file).collect(),
+            removed,
         };
         let jpath = self.root.join("_manifest/journal.jsonl");
         let mut line = serde_json::to_string(&commit).unwrap_or_default();
@@ -371,6 +392,14 @@ impl Lake {
             }
             let staged = self.root.join(&f.staged);
             fs::rename(&staged, &fin).map_err(io(&staged))?;
+        }
+        for r in &commit.removed {
+            let p = self.root.join(r);
+            match fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&p)(e)),
+            }
         }
         if let Ok(mut m) = self.ingested.lock() {
             for i in commit.inputs {
@@ -502,6 +531,7 @@ mod tests {
                 at: "now".into(),
                 inputs: vec![],
                 files: vec![f.file],
+                removed: vec![],
             };
             let mut j = OpenOptions::new()
                 .append(true)

@@ -17,11 +17,13 @@
 
 pub mod batch;
 pub mod columns;
+pub mod compact;
 pub mod lake;
 pub mod manifest;
 
 pub use batch::{
     flow_schema, http_schema, FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder, InputTag,
 };
+pub use compact::{compact, CompactOptions, CompactReport};
 pub use lake::{Failpoint, Lake, LakeError, Partition, StagedFile, Table};
 pub use manifest::{InputEntry, InputKey};

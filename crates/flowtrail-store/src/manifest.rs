@@ -70,4 +70,8 @@ pub struct Commit {
     pub at: String,
     pub inputs: Vec<InputEntry>,
     pub files: Vec<CommittedFile>,
+    /// Files this commit replaces (a compaction), relative to the lake root; they are deleted
+    /// once `files` are in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }

@@ -74,6 +74,21 @@ pub enum Command {
     Gen(GenArgs),
     /// Manage threat-intelligence feeds (`<lake>/_intel/`) and hunt past data for their indicators.
     Intel(IntelArgs),
+    /// Rewrite each hour's small files as fewer, larger files sorted by time (faster queries).
+    Compact(CompactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// The table to compact (both by default).
+    #[arg(long, value_enum)]
+    pub table: Option<TableArg>,
+    /// Most rows per compacted file; also what one step holds in memory.
+    #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub target_rows: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Credentials for a TAXII 2.1 source (HTTP basic auth).

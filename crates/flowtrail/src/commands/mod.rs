@@ -1,5 +1,6 @@
 //! One module per command; `run` dispatches.
 
+mod compact;
 mod demo;
 mod gen;
 mod ingest;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Top(a) => query::run_top(&cli.lake, &a, &intel::enrichment(&cli.enrich)?),
         Command::Intel(a) => intel::run(&cli.lake, &cli.enrich, &a),
         Command::Gen(a) => gen::run(&a),
+        Command::Compact(a) => compact::run(&cli.lake, &a),
         Command::Formats => {
             println!(
                 "{:<14} {:<6} {:<10} description",
