@@ -122,6 +122,9 @@ impl Failpoint {
     }
 }
 
+/// Columns read in full by the everyday questions (see `writer_properties`).
+const HOT_COLUMNS: &[&str] = &["src_ip", "dst_ip", "bytes_out", "bytes_in", "client_ip"];
+
 /// Columns with bloom filters: the point lookups of an investigation (an address, a host).
 const BLOOM_COLUMNS: &[&str] = &["src_ip", "dst_ip", "client_ip", "host", "domain"];
 
@@ -165,6 +168,13 @@ pub fn writer_properties() -> WriterProperties {
         "flow_state",
     ] {
         b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
+    }
+    // The columns nearly every query reads in full (an IP lookup, a top-talkers sum) decode
+    // faster with Snappy: zstd decompression was 20 % of an IP lookup's time. On 10 M VPC flows
+    // Snappy here cost 1.5 bytes per flow (18.0 -> 19.5) and made the IP lookup 25-30 % and
+    // the top-talkers query 10-25 % faster. Everything else stays zstd.
+    for col in HOT_COLUMNS {
+        b = b.set_column_compression(ColumnPath::from(*col), Compression::SNAPPY);
     }
     b.build()
 }

@@ -22,7 +22,47 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let report = ingest_with(lake_dir, a, enrich)?;
     print_summary(&report, a.summary)?;
+    if report.files_written > 0 && a.summary == SummaryFormat::Table {
+        let crowded = crowded_partitions(lake_dir, SMALL_FILES_HINT);
+        if crowded > 0 {
+            eprintln!(
+                "hint: {crowded} hour partition(s) hold more than {SMALL_FILES_HINT} files; \
+                 `flowtrail compact` rewrites them as fewer, larger files (faster queries)"
+            );
+        }
+    }
     Ok(exit_code(&report))
+}
+
+/// Files per hour partition above which ingest suggests `flowtrail compact`.
+const SMALL_FILES_HINT: usize = 16;
+
+/// Counts the hour partitions (of both tables) holding more than `limit` Parquet files.
+fn crowded_partitions(lake: &Path, limit: usize) -> usize {
+    let mut n = 0;
+    for table in ["flows", "http"] {
+        let Ok(dates) = std::fs::read_dir(lake.join(table)) else {
+            continue;
+        };
+        for d in dates.flatten() {
+            let Ok(hours) = std::fs::read_dir(d.path()) else {
+                continue;
+            };
+            for h in hours.flatten() {
+                let files = std::fs::read_dir(h.path())
+                    .map(|rd| {
+                        rd.flatten()
+                            .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
+                            .count()
+                    })
+                    .unwrap_or(0);
+                if files > limit {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
 }
 
 /// Runs an ingest and returns its report (shared with `demo`).
@@ -241,4 +281,30 @@ pub fn print_summary(r: &Report, fmt: SummaryFormat) -> anyhow::Result<()> {
         eprintln!("rejected records are in {}", d.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crowded_partitions_are_counted() {
+        let lake = std::env::temp_dir().join(format!("ft-crowded-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&lake);
+        for (dir, files) in [
+            ("flows/date=2024-01-01/hour=00", 17),
+            ("flows/date=2024-01-01/hour=01", 16),
+            ("http/date=2024-01-02/hour=05", 20),
+        ] {
+            let d = lake.join(dir);
+            std::fs::create_dir_all(&d).expect("mkdir");
+            for i in 0..files {
+                std::fs::write(d.join(format!("f{i}.parquet")), b"").expect("write");
+            }
+            std::fs::write(d.join("notes.txt"), b"").expect("write");
+        }
+        assert_eq!(crowded_partitions(&lake, 16), 2);
+        assert_eq!(crowded_partitions(&lake, 20), 0);
+        let _ = std::fs::remove_dir_all(&lake);
+    }
 }
