@@ -50,6 +50,8 @@ pub struct CompactReport {
     pub bytes_after: u64,
     /// Files left as they were (alone in their bin).
     pub files_kept: u64,
+    /// Bins left as they were because a file could not be read: (file or folder, reason).
+    pub errors: Vec<(String, String)>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
@@ -112,21 +114,29 @@ struct FileInfo {
     bytes: u64,
 }
 
-fn list_files(dir: &Path) -> Result<Vec<FileInfo>, LakeError> {
+/// Lists a partition's files with their row counts; a file whose footer cannot be read is
+/// left out and reported (it stays where it is).
+fn list_files(dir: &Path) -> Result<(Vec<FileInfo>, Vec<(String, String)>), LakeError> {
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for e in fs::read_dir(dir).map_err(io(dir))?.flatten() {
         let path = e.path();
         if path.extension().and_then(|x| x.to_str()) != Some("parquet") {
             continue;
         }
-        let file = fs::File::open(&path).map_err(io(&path))?;
-        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let b = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr(&path))?;
-        let rows = b.metadata().file_metadata().num_rows().max(0) as u64;
-        out.push(FileInfo { path, rows, bytes });
+        let info = fs::File::open(&path).map_err(io(&path)).and_then(|file| {
+            let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let b = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr(&path))?;
+            let rows = b.metadata().file_metadata().num_rows().max(0) as u64;
+            Ok((rows, bytes))
+        });
+        match info {
+            Ok((rows, bytes)) => out.push(FileInfo { path, rows, bytes }),
+            Err(e) => bad.push((path.display().to_string(), e.to_string())),
+        }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
+    Ok((out, bad))
 }
 
 /// Packs files into bins of at most `target` rows, in name order (names carry the run, so
@@ -188,7 +198,9 @@ fn sort_by_time(batch: &RecordBatch, path: &Path) -> Result<RecordBatch, LakeErr
     RecordBatch::try_new(batch.schema(), cols).map_err(|e| perr(path)(e.into()))
 }
 
-/// Compacts every partition of `table`.
+/// Compacts every partition of `table`. A bin whose files cannot be read (a damaged file) is
+/// left as it is and reported in [`CompactReport::errors`]; the other bins still compact. Only
+/// a failure to write or commit the lake stops the run.
 pub fn compact(
     lake: &Lake,
     table: Table,
@@ -200,29 +212,34 @@ pub fn compact(
     };
     let mut report = CompactReport::default();
     for (part, dir) in partitions(lake, table)? {
+        let files = match list_files(&dir) {
+            Ok((files, bad)) => {
+                report.files_kept += bad.len() as u64;
+                report.errors.extend(bad);
+                files
+            }
+            Err(e) => {
+                report
+                    .errors
+                    .push((dir.display().to_string(), e.to_string()));
+                continue;
+            }
+        };
         let mut touched = false;
-        for bin in bins(list_files(&dir)?, opts.target_rows.max(1)) {
+        for bin in bins(files, opts.target_rows.max(1)) {
             if bin.len() < 2 {
                 report.files_kept += bin.len() as u64;
                 continue;
             }
-            let mut batches = Vec::new();
-            let mut rows_in = 0u64;
-            for f in &bin {
-                let bs = read_as(&f.path, &schema)?;
-                let n: u64 = bs.iter().map(|b| b.num_rows() as u64).sum();
-                if n != f.rows {
-                    return Err(perr(&f.path)(parquet::errors::ParquetError::General(
-                        format!("footer says {} rows, read {n}", f.rows),
-                    )));
+            let sorted = match read_bin(&bin, &schema, &dir) {
+                Ok(b) => b,
+                Err((path, e)) => {
+                    report.errors.push((path, e.to_string()));
+                    report.files_kept += bin.len() as u64;
+                    continue;
                 }
-                rows_in += n;
-                batches.extend(bs);
-            }
-            let all = concat_batches(&schema, &batches).map_err(|e| perr(&dir)(e.into()))?;
-            drop(batches);
-            let sorted = sort_by_time(&all, &dir)?;
-            drop(all);
+            };
+            let rows_in = sorted.num_rows() as u64;
             let staged = lake.stage(table, part, "c", &[sorted])?;
             let removed: Vec<String> = bin
                 .iter()
@@ -251,6 +268,32 @@ pub fn compact(
         }
     }
     Ok(report)
+}
+
+/// Reads a bin's files into one batch sorted by time; on failure names the file that failed.
+fn read_bin(
+    bin: &[FileInfo],
+    schema: &SchemaRef,
+    dir: &Path,
+) -> Result<RecordBatch, (String, LakeError)> {
+    let mut batches = Vec::new();
+    for f in bin {
+        let name = || f.path.display().to_string();
+        let bs = read_as(&f.path, schema).map_err(|e| (name(), e))?;
+        let n: u64 = bs.iter().map(|b| b.num_rows() as u64).sum();
+        if n != f.rows {
+            let e = parquet::errors::ParquetError::General(format!(
+                "footer says {} rows, read {n}",
+                f.rows
+            ));
+            return Err((name(), perr(&f.path)(e)));
+        }
+        batches.extend(bs);
+    }
+    let dname = || dir.display().to_string();
+    let all = concat_batches(schema, &batches).map_err(|e| (dname(), perr(dir)(e.into())))?;
+    drop(batches);
+    sort_by_time(&all, dir).map_err(|e| (dname(), e))
 }
 
 #[cfg(test)]

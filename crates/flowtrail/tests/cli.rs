@@ -913,3 +913,72 @@ fn compaction_keeps_every_row_and_survives_a_crash() {
     assert_eq!(s["tables"]["flows"]["files_before"], 0);
     assert_eq!(s["tables"]["flows"]["files_kept"], 2);
 }
+
+#[test]
+fn compaction_covers_http_and_leaves_damaged_files_alone() {
+    let t = Tmp::new("compact-bad");
+    let lake = t.0.join("lake");
+    for i in 0..2 {
+        let f = t.0.join(format!("access{i}.log"));
+        let text: String = (0..3)
+            .map(|j| {
+                format!(
+                    "203.0.113.{i} - - [14/Dec/2014:04:0{j}:5{i} +0000] \"GET /p{j} HTTP/1.1\" 200 {} \"-\" \"curl/8.{i}\"\n",
+                    100 + j
+                )
+            })
+            .collect();
+        write(&f, text.as_bytes());
+        let out = run(
+            &["ingest", "--format", "nginx", f.to_str().expect("p")],
+            &lake,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = t.0.join(format!("vpc{i}.log"));
+        write(&v, vpc_lines().as_bytes());
+        let out = run(&["ingest", v.to_str().expect("p")], &lake);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let all = "SELECT time, client_ip, url, status, bytes_out, user_agent, origin, origin_line \
+               FROM http ORDER BY time, origin";
+    let before = query_json(&lake, &["--sql", all]);
+    assert_eq!(before.len(), 6);
+    // A damaged file beside the flow files of the first hour.
+    let hour = parquet_files(&lake.join("flows"))[0]
+        .parent()
+        .expect("dir")
+        .to_path_buf();
+    let junk = hour.join("junk.parquet");
+    write(&junk, b"PAR1 not really parquet");
+
+    let out = run(&["compact", "--json"], &lake);
+    assert_eq!(out.status.code(), Some(1), "a damaged file is an error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("junk.parquet") && err.contains("left as it is"),
+        "{err}"
+    );
+    let s = summary(&out);
+    assert_eq!(s["tables"]["http"]["files_before"], 2);
+    assert_eq!(s["tables"]["http"]["files_after"], 1);
+    // The flow files were still compacted; the damaged one was not touched.
+    assert!(s["tables"]["flows"]["files_after"].as_u64().expect("n") >= 1);
+    assert_eq!(
+        s["tables"]["flows"]["errors"]
+            .as_array()
+            .expect("errors")
+            .len(),
+        1
+    );
+    assert!(junk.exists());
+    assert_eq!(query_json(&lake, &["--sql", all]), before);
+    assert_eq!(parquet_files(&lake.join("http")).len(), 1);
+}

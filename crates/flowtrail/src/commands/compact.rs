@@ -38,6 +38,10 @@ pub fn run(lake_dir: &Path, a: &CompactArgs) -> anyhow::Result<ExitCode> {
         total.push((t, r));
     }
     let secs = start.elapsed().as_secs_f64();
+    let errors: Vec<&(String, String)> = total.iter().flat_map(|(_, r)| &r.errors).collect();
+    for (what, why) in &errors {
+        eprintln!("flowtrail: error: {what}: {why} (left as it is)");
+    }
     if a.json {
         let tables: serde_json::Map<String, serde_json::Value> = total
             .iter()
@@ -63,7 +67,11 @@ pub fn run(lake_dir: &Path, a: &CompactArgs) -> anyhow::Result<ExitCode> {
         }
         println!("done in {secs:.2}s");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn report_json(r: &CompactReport) -> serde_json::Value {
@@ -75,5 +83,6 @@ fn report_json(r: &CompactReport) -> serde_json::Value {
         "bytes_before": r.bytes_before,
         "bytes_after": r.bytes_after,
         "files_kept": r.files_kept,
+        "errors": r.errors.iter().map(|(what, why)| serde_json::json!({"file": what, "error": why})).collect::<Vec<_>>(),
     })
 }
