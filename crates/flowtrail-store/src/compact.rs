@@ -21,6 +21,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::lake::{Lake, LakeError, Partition, Table};
 use crate::{flow_schema, http_schema};
 
+/// A file (or folder) compaction could not read, and why.
+pub type FileError = (String, String);
+
 /// What compaction may do.
 #[derive(Debug, Clone, Copy)]
 pub struct CompactOptions {
@@ -51,7 +54,7 @@ pub struct CompactReport {
     /// Files left as they were (alone in their bin).
     pub files_kept: u64,
     /// Bins left as they were because a file could not be read: (file or folder, reason).
-    pub errors: Vec<(String, String)>,
+    pub errors: Vec<FileError>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
@@ -116,7 +119,7 @@ struct FileInfo {
 
 /// Lists a partition's files with their row counts; a file whose footer cannot be read is
 /// left out and reported (it stays where it is).
-fn list_files(dir: &Path) -> Result<(Vec<FileInfo>, Vec<(String, String)>), LakeError> {
+fn list_files(dir: &Path) -> Result<(Vec<FileInfo>, Vec<FileError>), LakeError> {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for e in fs::read_dir(dir).map_err(io(dir))?.flatten() {
