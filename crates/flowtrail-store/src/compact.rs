@@ -8,10 +8,12 @@
 //! replaced by one journalled commit: an interrupted compaction is finished or discarded by the
 //! next open, never half-applied, and no row is lost or doubled.
 //!
-//! Memory is bounded by one bin (`target_rows` rows), whatever the partition's size.
+//! Memory is bounded by one bin (`target_rows` rows) per thread, whatever the partition's size.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use arrow::array::{new_null_array, ArrayRef, RecordBatch};
 use arrow::compute::{cast, concat_batches, sort_to_indices, take};
@@ -29,12 +31,15 @@ pub type FileError = (String, String);
 pub struct CompactOptions {
     /// Most rows per output file (and per bin read into memory).
     pub target_rows: u64,
+    /// Partitions compacted at once (each holds one bin in memory).
+    pub threads: usize,
 }
 
 impl Default for CompactOptions {
     fn default() -> Self {
         CompactOptions {
             target_rows: 1 << 20,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -201,9 +206,9 @@ fn sort_by_time(batch: &RecordBatch, path: &Path) -> Result<RecordBatch, LakeErr
     RecordBatch::try_new(batch.schema(), cols).map_err(|e| perr(path)(e.into()))
 }
 
-/// Compacts every partition of `table`. A bin whose files cannot be read (a damaged file) is
-/// left as it is and reported in [`CompactReport::errors`]; the other bins still compact. Only
-/// a failure to write or commit the lake stops the run.
+/// Compacts every partition of `table`, `opts.threads` partitions at a time. A bin whose files
+/// cannot be read (a damaged file) is left as it is and reported in [`CompactReport::errors`];
+/// the other bins still compact. Only a failure to write or commit the lake stops the run.
 pub fn compact(
     lake: &Lake,
     table: Table,
@@ -213,62 +218,118 @@ pub fn compact(
         Table::Flows => flow_schema(),
         Table::Http => http_schema(),
     };
+    let parts = partitions(lake, table)?;
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results: Mutex<Vec<Result<CompactReport, LakeError>>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..opts.threads.clamp(1, parts.len().max(1)) {
+            scope.spawn(|| {
+                let mut mine = CompactReport::default();
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((part, dir)) = parts.get(i) else {
+                        break;
+                    };
+                    match compact_partition(lake, table, *part, dir, &schema, opts) {
+                        Ok(r) => mine.add(&r),
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            if let Ok(mut res) = results.lock() {
+                                res.push(Err(e));
+                            }
+                            return;
+                        }
+                    }
+                }
+                if let Ok(mut res) = results.lock() {
+                    res.push(Ok(mine));
+                }
+            });
+        }
+    });
     let mut report = CompactReport::default();
-    for (part, dir) in partitions(lake, table)? {
-        let files = match list_files(&dir) {
-            Ok((files, bad)) => {
-                report.files_kept += bad.len() as u64;
-                report.errors.extend(bad);
-                files
-            }
-            Err(e) => {
-                report
-                    .errors
-                    .push((dir.display().to_string(), e.to_string()));
-                continue;
-            }
-        };
-        let mut touched = false;
-        for bin in bins(files, opts.target_rows.max(1)) {
-            if bin.len() < 2 {
+    for r in results.into_inner().unwrap_or_default() {
+        report.add(&r?);
+    }
+    report.errors.sort();
+    Ok(report)
+}
+
+impl CompactReport {
+    fn add(&mut self, o: &CompactReport) {
+        self.partitions += o.partitions;
+        self.files_before += o.files_before;
+        self.files_after += o.files_after;
+        self.rows += o.rows;
+        self.bytes_before += o.bytes_before;
+        self.bytes_after += o.bytes_after;
+        self.files_kept += o.files_kept;
+        self.errors.extend(o.errors.iter().cloned());
+    }
+}
+
+/// Compacts the bins of one partition.
+fn compact_partition(
+    lake: &Lake,
+    table: Table,
+    part: Partition,
+    dir: &Path,
+    schema: &SchemaRef,
+    opts: &CompactOptions,
+) -> Result<CompactReport, LakeError> {
+    let mut report = CompactReport::default();
+    let files = match list_files(dir) {
+        Ok((files, bad)) => {
+            report.files_kept += bad.len() as u64;
+            report.errors.extend(bad);
+            files
+        }
+        Err(e) => {
+            report
+                .errors
+                .push((dir.display().to_string(), e.to_string()));
+            return Ok(report);
+        }
+    };
+    for bin in bins(files, opts.target_rows.max(1)) {
+        if bin.len() < 2 {
+            report.files_kept += bin.len() as u64;
+            continue;
+        }
+        let sorted = match read_bin(&bin, schema, dir) {
+            Ok(b) => b,
+            Err((path, e)) => {
+                report.errors.push((path, e.to_string()));
                 report.files_kept += bin.len() as u64;
                 continue;
             }
-            let sorted = match read_bin(&bin, &schema, &dir) {
-                Ok(b) => b,
-                Err((path, e)) => {
-                    report.errors.push((path, e.to_string()));
-                    report.files_kept += bin.len() as u64;
-                    continue;
-                }
-            };
-            let rows_in = sorted.num_rows() as u64;
-            let staged = lake.stage(table, part, "c", &[sorted])?;
-            let removed: Vec<String> = bin
-                .iter()
-                .filter_map(|f| {
-                    f.path
-                        .strip_prefix(lake.root())
-                        .ok()
-                        .map(|p| p.to_string_lossy().into_owned())
-                })
-                .collect();
-            if removed.len() != bin.len() || staged.file.rows != rows_in {
-                return Err(perr(&dir)(parquet::errors::ParquetError::General(
-                    "compaction bookkeeping mismatch; nothing was replaced".into(),
-                )));
-            }
-            report.files_before += bin.len() as u64;
-            report.files_after += 1;
-            report.rows += rows_in;
-            report.bytes_before += bin.iter().map(|f| f.bytes).sum::<u64>();
-            report.bytes_after += staged.file.bytes;
-            lake.commit_replacing(Vec::new(), vec![staged], removed)?;
-            touched = true;
+        };
+        let rows_in = sorted.num_rows() as u64;
+        let staged = lake.stage(table, part, "c", &[sorted])?;
+        let removed: Vec<String> = bin
+            .iter()
+            .filter_map(|f| {
+                f.path
+                    .strip_prefix(lake.root())
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned())
+            })
+            .collect();
+        if removed.len() != bin.len() || staged.file.rows != rows_in {
+            return Err(perr(dir)(parquet::errors::ParquetError::General(
+                "compaction bookkeeping mismatch; nothing was replaced".into(),
+            )));
         }
-        if touched {
-            report.partitions += 1;
-        }
+        report.files_before += bin.len() as u64;
+        report.files_after += 1;
+        report.rows += rows_in;
+        report.bytes_before += bin.iter().map(|f| f.bytes).sum::<u64>();
+        report.bytes_after += staged.file.bytes;
+        lake.commit_replacing(Vec::new(), vec![staged], removed)?;
+    }
+    if report.files_after > 0 {
+        report.partitions = 1;
     }
     Ok(report)
 }

@@ -86,6 +86,9 @@ pub struct CompactArgs {
     /// Most rows per compacted file; also what one step holds in memory.
     #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..))]
     pub target_rows: u64,
+    /// Partitions compacted at once (default: the number of cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -864,7 +864,7 @@ fn compaction_keeps_every_row_and_survives_a_crash() {
     let out = bin()
         .arg("--lake")
         .arg(&lake)
-        .arg("compact")
+        .args(["compact", "--threads", "1"])
         .env("FLOWTRAIL_FAILPOINT", "after-journal:1")
         .output()
         .expect("run");

@@ -28,9 +28,13 @@ pub fn run(lake_dir: &Path, a: &CompactArgs) -> anyhow::Result<ExitCode> {
         Some(TableArg::Http) => &[Table::Http],
         None => &[Table::Flows, Table::Http],
     };
-    let opts = CompactOptions {
+    let mut opts = CompactOptions {
         target_rows: a.target_rows,
+        ..CompactOptions::default()
     };
+    if let Some(t) = a.threads {
+        opts.threads = t.max(1);
+    }
     let start = std::time::Instant::now();
     let mut total = Vec::new();
     for &t in tables {
