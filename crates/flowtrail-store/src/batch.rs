@@ -24,7 +24,9 @@ fn data_type(t: ColumnType) -> DataType {
 
 /// Text columns written as Arrow dictionaries: few distinct values per file (a path, a format,
 /// an account, an action), so a key per row replaces a copy of the text per row. Queries see
-/// them as plain text (the query layer declares them `Utf8`; Parquet stores text either way).
+/// them as plain text (the query layer declares every text column `Utf8View` and DataFusion
+/// casts on read; Parquet stores text either way). The flow builder's field types follow this
+/// list; `flow_batch_matches_catalogue` fails if they drift apart.
 pub const DICT_COLUMNS: &[&str] = &[
     "source_format",
     "origin",

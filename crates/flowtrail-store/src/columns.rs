@@ -6,8 +6,8 @@
 //! - [`DictText`] keeps one key per row and each distinct value once (an Arrow dictionary
 //!   array, which Parquet stores as its dictionary encoding anyway), with a last-value shortcut
 //!   so a run of equal values costs one comparison;
-//! - [`PlainText`] and [`Int`] stay empty while a column is all null and only count rows, then
-//!   materialize on the first value.
+//! - every column type ([`DictText`], [`PlainText`], [`Int`]) stays empty while the column is
+//!   all null and only counts rows, then materializes on the first value.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
