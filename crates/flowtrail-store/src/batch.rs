@@ -271,6 +271,40 @@ impl FlowBatchBuilder {
         self.rows == 0
     }
 
+    /// Bytes of text buffered over all text columns (the writer flushes before a column nears
+    /// Arrow's 2 GiB limit).
+    pub fn text_bytes(&self) -> usize {
+        let plain = [
+            &self.src_ip,
+            &self.dst_ip,
+            &self.nat_src_ip,
+            &self.nat_dst_ip,
+            &self.extra,
+        ];
+        let dict = [
+            &self.source_format,
+            &self.origin,
+            &self.protocol_name,
+            &self.action,
+            &self.direction,
+            &self.flow_state,
+            &self.rule,
+            &self.device,
+            &self.account,
+            &self.region,
+            &self.vpc,
+            &self.subnet,
+            &self.instance,
+            &self.user,
+            &self.mac,
+            &self.src_country,
+            &self.dst_country,
+            &self.ti_hits,
+        ];
+        plain.iter().map(|c| c.text_bytes()).sum::<usize>()
+            + dict.iter().map(|c| c.text_bytes()).sum::<usize>()
+    }
+
     /// Appends one row without enrichment. `direction` is the resolved direction (the
     /// record's own, or derived).
     pub fn push(
@@ -533,6 +567,20 @@ impl HttpBatchBuilder {
         self.rows == 0
     }
 
+    /// Bytes of text buffered over all text columns.
+    pub fn text_bytes(&self) -> usize {
+        self.client_ip.text_bytes()
+            + self.server_ip.text_bytes()
+            + self
+                .texts
+                .iter()
+                .map(|t| match t {
+                    TextCol::Dict(c) => c.text_bytes(),
+                    TextCol::Plain(c) => c.text_bytes(),
+                })
+                .sum::<usize>()
+    }
+
     /// Appends one row without enrichment.
     pub fn push(&mut self, r: &HttpRecord<'_>, source_format: &str, origin: &str) {
         self.push_enriched(r, source_format, origin, None);
@@ -639,6 +687,24 @@ mod tests {
         assert_eq!(dst.value(0), "192.0.2.1");
         let pn = batch.column_by_name("protocol_name").expect("pn");
         assert!(!pn.is_null(0));
+    }
+
+    #[test]
+    fn text_bytes_count_what_is_buffered() {
+        let mut b = FlowBatchBuilder::new();
+        let rec = FlowRecord {
+            time: 1,
+            src_ip: Some("10.1.2.3".parse().expect("ip")),
+            extra: Some("{\"k\":\"v\"}".into()),
+            ..Default::default()
+        };
+        for _ in 0..3 {
+            b.push(&rec, "aws_vpc", "f.log", None);
+        }
+        // Per row: the address (8) and extra (9); once: "aws_vpc" (7) and "f.log" (5).
+        assert_eq!(b.text_bytes(), 3 * (8 + 9) + 7 + 5);
+        b.finish();
+        assert_eq!(b.text_bytes(), 0);
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub struct DictText {
     /// The key of the last value appended, for the run shortcut.
     last: Option<i32>,
     capacity: usize,
+    /// Bytes of text held (each distinct value once).
+    bytes: usize,
 }
 
 impl DictText {
@@ -92,6 +94,11 @@ impl DictText {
         self.len() == 0
     }
 
+    /// Bytes of text the column holds.
+    pub fn text_bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Returns the key of `v`, adding it to the dictionary if it is new.
     pub fn key_of(&mut self, v: &str) -> i32 {
         if let Some(k) = self.last {
@@ -103,6 +110,7 @@ impl DictText {
             Some(&k) => k,
             None => {
                 let k = self.values.len() as i32;
+                self.bytes += v.len();
                 self.values.push(v.into());
                 self.index.insert(v.into(), k);
                 k
@@ -173,6 +181,7 @@ impl DictText {
         let values = std::mem::take(&mut self.values);
         self.index.clear();
         self.last = None;
+        self.bytes = 0;
         if values.is_empty() {
             return new_null_array(&dict_type(), rows);
         }
@@ -192,6 +201,7 @@ pub struct PlainText {
     nulls: usize,
     b: Option<StringBuilder>,
     capacity: (usize, usize),
+    bytes: usize,
 }
 
 impl PlainText {
@@ -201,6 +211,7 @@ impl PlainText {
             nulls: 0,
             b: None,
             capacity: (rows, rows.saturating_mul(bytes_per_value)),
+            bytes: 0,
         }
     }
 
@@ -214,7 +225,13 @@ impl PlainText {
     }
 
     pub fn append_value(&mut self, v: &str) {
+        self.bytes += v.len();
         self.builder().append_value(v);
+    }
+
+    /// Bytes of text the column holds (Arrow's 32-bit offsets cap a column at 2 GiB).
+    pub fn text_bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn append_null(&mut self) {
@@ -233,6 +250,7 @@ impl PlainText {
 
     pub fn finish(&mut self) -> ArrayRef {
         let nulls = std::mem::take(&mut self.nulls);
+        self.bytes = 0;
         match self.b.take() {
             Some(mut b) => Arc::new(b.finish()),
             None => new_null_array(&DataType::Utf8, nulls),

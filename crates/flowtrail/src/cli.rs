@@ -189,9 +189,10 @@ pub struct IngestArgs {
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Rows a worker buffers before writing a Parquet file; bounds memory.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub flush_rows: usize,
+    /// Rows a worker buffers before writing a Parquet file; bounds memory (a worker also writes
+    /// early once its buffers hold 512 MiB of text).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    pub flush_rows: u64,
     /// Internal networks for direction (comma-separated CIDRs; default RFC 1918, RFC 6598, ULA, link-local).
     #[arg(long, value_delimiter = ',')]
     pub internal: Vec<String>,

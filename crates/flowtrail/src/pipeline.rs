@@ -28,6 +28,12 @@ use crate::input::{self, CappedLines, InputSpec, Line, Payload};
 
 /// Longest line accepted; a longer one is rejected (its first bytes go to the dead-letter file).
 const MAX_LINE: usize = 1 << 20;
+/// Text a worker buffers before it stages early, whatever `flush_rows` says. Checked every
+/// `TEXT_CHECK_ROWS` rows, so with lines of at most `MAX_LINE` bytes a column stays far below
+/// Arrow's 2 GiB (32-bit offsets) limit.
+const MAX_BUFFERED_TEXT: usize = 512 << 20;
+const TEXT_CHECK_ROWS: usize = 256;
+
 /// Bytes of a rejected record kept in the dead-letter file.
 const MAX_DEADLETTER_RAW: usize = 64 << 10;
 
@@ -166,8 +172,11 @@ impl InputSink<'_, '_> {
         self.entry.read += 1;
         self.entry.stored += 1;
         self.w.buffered += 1;
-        // A single input larger than two buffers: stage what we have (not yet visible).
-        if self.w.buffered >= self.w.opts.flush_rows.saturating_mul(2) {
+        // A single input larger than two buffers, or text nearing Arrow's 2 GiB column limit
+        // (long lines): stage what we have (not yet visible).
+        let text_full = self.w.buffered.is_multiple_of(TEXT_CHECK_ROWS)
+            && self.w.text_bytes() >= MAX_BUFFERED_TEXT;
+        if text_full || self.w.buffered >= self.w.opts.flush_rows.saturating_mul(2) {
             if let Err(e) = self.w.stage_all() {
                 self.w.error.get_or_insert(e);
             }
@@ -261,6 +270,17 @@ impl RecordSink for InputSink<'_, '_> {
 }
 
 impl Worker<'_> {
+    /// Bytes of text in all buffers.
+    fn text_bytes(&self) -> usize {
+        self.buffers
+            .values()
+            .map(|b| match b {
+                Builder::Flow(b) => b.text_bytes(),
+                Builder::Http(b) => b.text_bytes(),
+            })
+            .sum()
+    }
+
     fn stage_all(&mut self) -> Result<(), String> {
         let buffers = std::mem::take(&mut self.buffers);
         for ((table_tag, part), b) in buffers {

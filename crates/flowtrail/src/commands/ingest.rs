@@ -102,7 +102,7 @@ pub fn ingest_with(
         format,
         aws_fields: a.aws_fields.clone(),
         threads,
-        flush_rows: a.flush_rows.max(1),
+        flush_rows: a.flush_rows.max(1) as usize,
         internal,
         max_document_bytes: a.max_document_mib.saturating_mul(1 << 20),
         utc_offset_secs: a.utc_offset.as_deref().map(parse_offset).transpose()?,
