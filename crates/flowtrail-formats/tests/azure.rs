@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use flowtrail_formats::flow::azure::{AzureNsg, AzureVnet};
@@ -524,60 +524,6 @@ const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[
     ),
 ];
 
-#[derive(Default)]
-struct Checker {
-    mismatches: Vec<String>,
-    used: HashSet<(String, usize, &'static str)>,
-    /// Rows compared per corpus file, for the test log.
-    counts: Vec<(String, usize)>,
-}
-
-impl Checker {
-    fn compare(&mut self, file: &str, record: usize, row: &FlowRecord<'_>, want: &Want) {
-        for (field, theirs) in want {
-            let ours = render(row, field);
-            if &ours == theirs {
-                continue;
-            }
-            if PEER_DISAGREEMENTS
-                .iter()
-                .any(|(f, r, fd, _)| *f == file && *r == record && fd == field)
-            {
-                self.used.insert((file.to_string(), record, field));
-            } else {
-                self.mismatches.push(format!(
-                    "{file} record {record} {field}: ours {ours:?}, theirs {theirs:?}"
-                ));
-            }
-        }
-    }
-
-    fn count(&mut self, file: &str, rows: usize) {
-        self.counts.push((file.to_string(), rows));
-    }
-
-    /// Fails on unexplained mismatches and on table entries (for files whose path contains
-    /// `origin`) never hit.
-    fn finish(self, origin: &str) {
-        for (file, rows) in &self.counts {
-            eprintln!("{file}: {rows} rows compared");
-        }
-        assert!(
-            self.mismatches.is_empty(),
-            "mismatches:\n{}",
-            self.mismatches.join("\n")
-        );
-        for (f, r, fd, _) in PEER_DISAGREEMENTS {
-            if f.contains(origin) {
-                assert!(
-                    self.used.contains(&(f.to_string(), *r, *fd)),
-                    "stale PEER_DISAGREEMENTS entry {f} {r} {fd}"
-                );
-            }
-        }
-    }
-}
-
 fn s_json(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -723,7 +669,7 @@ fn conformance_azure_docs_samples() {
     else {
         return;
     };
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (dir, file, format, is_vnet, rows) in [
         (
             &nsg,
@@ -759,11 +705,11 @@ fn conformance_azure_docs_samples() {
         assert_eq!(want.len(), rows, "{name}: tuples in the sample");
         assert_eq!(out.flows.len(), rows, "{name}: rows");
         for (i, (row, w)) in out.flows.iter().zip(&want).enumerate() {
-            checker.compare(&name, i, row, w);
+            checker.want(&name, i, w, |f| render(row, f));
         }
         checker.count(&name, out.flows.len());
     }
-    checker.finish("/azure-docs/");
+    checker.finish_where(|f| f.contains("/azure-docs/"));
 }
 
 /// Wraps bare tuples in the smallest record of each format.
@@ -907,7 +853,7 @@ fn conformance_elastic_integrations() {
     else {
         return;
     };
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (path, name, format, is_vnet, rows) in [
         (
             nsg.join("elastic-integrations/test-nsg.log"),
@@ -952,7 +898,7 @@ fn conformance_elastic_integrations() {
                                 flow["acl_id"].as_str().expect("acl_id").to_string(),
                             );
                             let row = rows_iter.next().expect("a row per tuple");
-                            checker.compare(name, record, row, &w);
+                            checker.want(name, record, &w, |f| render(row, f));
                             doc_rows.push(row);
                         }
                     }
@@ -965,7 +911,7 @@ fn conformance_elastic_integrations() {
                             let w =
                                 elastic_tuple(t, rule["rule"].as_str(), nic["mac"].as_str(), false);
                             let row = rows_iter.next().expect("a row per tuple");
-                            checker.compare(name, record, row, &w);
+                            checker.want(name, record, &w, |f| render(row, f));
                             doc_rows.push(row);
                         }
                     }
@@ -1059,7 +1005,7 @@ fn conformance_elastic_integrations() {
         );
         checker.count(name, compared);
     }
-    checker.finish("/elastic-integrations/");
+    checker.finish_where(|f| f.contains("/elastic-integrations/"));
 }
 
 /// Builds the expected row from a Sekoia `expected` object.
@@ -1159,7 +1105,7 @@ fn conformance_sekoia_intake_formats() {
     else {
         return;
     };
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (dir, label, format, is_vnet, files) in [
         (&nsg, "azure-nsg", &AzureNsg as &dyn Format, false, 4),
         (&vnet, "azure-vnet", &AzureVnet, true, 6),
@@ -1181,14 +1127,11 @@ fn conformance_sekoia_intake_formats() {
             let out = decode(format, message.as_bytes(), "");
             assert!(out.rejected.is_empty(), "{name}: {:?}", out.rejected);
             assert_eq!(out.flows.len(), 1, "{name}: one flattened tuple");
-            checker.compare(
-                &name,
-                0,
-                &out.flows[0],
-                &sekoia_want(&test["expected"], is_vnet),
-            );
+            checker.want(&name, 0, &sekoia_want(&test["expected"], is_vnet), |f| {
+                render(&out.flows[0], f)
+            });
             checker.count(&name, 1);
         }
     }
-    checker.finish("/sekoia-intake-formats/");
+    checker.finish_where(|f| f.contains("/sekoia-intake-formats/"));
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -410,53 +410,6 @@ const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[
     ),
 ];
 
-#[derive(Default)]
-struct Checker {
-    mismatches: Vec<String>,
-    used: HashSet<(String, usize, &'static str)>,
-    counts: Vec<(String, usize)>,
-}
-
-impl Checker {
-    fn compare(&mut self, file: &str, record: usize, row: &FlowRecord<'_>, want: &Want) {
-        for (field, theirs) in want {
-            let ours = render(row, field);
-            if &ours == theirs {
-                continue;
-            }
-            if PEER_DISAGREEMENTS
-                .iter()
-                .any(|(f, r, fd, _)| *f == file && *r == record && fd == field)
-            {
-                self.used.insert((file.to_string(), record, field));
-            } else {
-                self.mismatches.push(format!(
-                    "{file} record {record} {field}: ours {ours:?}, theirs {theirs:?}"
-                ));
-            }
-        }
-    }
-
-    fn finish(self, origin: &str) {
-        for (file, rows) in &self.counts {
-            eprintln!("{file}: {rows} rows compared");
-        }
-        assert!(
-            self.mismatches.is_empty(),
-            "mismatches:\n{}",
-            self.mismatches.join("\n")
-        );
-        for (f, r, fd, _) in PEER_DISAGREEMENTS {
-            if f.contains(origin) {
-                assert!(
-                    self.used.contains(&(f.to_string(), *r, *fd)),
-                    "stale PEER_DISAGREEMENTS entry {f} {r} {fd}"
-                );
-            }
-        }
-    }
-}
-
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -547,9 +500,9 @@ fn conformance_elastic_entries() {
         .collect();
     assert_eq!(out.flows.len(), 7);
     assert_eq!(entries.len(), 7);
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (i, (row, entry)) in out.flows.iter().zip(&entries).enumerate() {
-        checker.compare(name, i, row, &reference(entry));
+        checker.want(name, i, &reference(entry), |f| render(row, f));
         // Every jsonPayload key without a column survives in extra.
         let e = extra(row);
         for (k, v) in entry["jsonPayload"].as_object().expect("payload") {
@@ -568,8 +521,8 @@ fn conformance_elastic_entries() {
             assert_eq!(&e[k], v, "{name} record {i} extra.{k}");
         }
     }
-    checker.counts.push((name.to_string(), entries.len()));
-    checker.finish("/elastic-integrations/");
+    checker.count(name, entries.len());
+    checker.finish_where(|f| f.contains("/elastic-integrations/"));
 }
 
 /// Builds the expected row from a Sekoia `expected` object.
@@ -609,7 +562,7 @@ fn conformance_sekoia_intake_formats() {
         .collect();
     paths.sort();
     assert_eq!(paths.len(), 2);
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for path in paths {
         let test: Value = serde_json::from_slice(&common::read(&path)).expect("test JSON");
         let name = format!(
@@ -622,10 +575,12 @@ fn conformance_sekoia_intake_formats() {
         let out = decode(message.as_bytes());
         assert!(out.rejected.is_empty(), "{name}: {:?}", out.rejected);
         assert_eq!(out.flows.len(), 1, "{name}");
-        checker.compare(&name, 0, &out.flows[0], &sekoia_want(&test["expected"]));
-        checker.counts.push((name, 1));
+        checker.want(&name, 0, &sekoia_want(&test["expected"]), |f| {
+            render(&out.flows[0], f)
+        });
+        checker.count(&name, 1);
     }
-    checker.finish("/sekoia-intake-formats/");
+    checker.finish_where(|f| f.contains("/sekoia-intake-formats/"));
 }
 
 #[test]

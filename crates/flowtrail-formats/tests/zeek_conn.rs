@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -345,51 +345,6 @@ fn render(row: &FlowRecord<'_>, field: &str) -> String {
 /// stays empty unless a peer output is added. Every entry must be hit.
 const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[];
 
-#[derive(Default)]
-struct Checker {
-    mismatches: Vec<String>,
-    used: HashSet<(String, usize, &'static str)>,
-    counts: Vec<(String, usize)>,
-}
-
-impl Checker {
-    fn compare(&mut self, file: &str, record: usize, row: &FlowRecord<'_>, want: &Want) {
-        for (field, theirs) in want {
-            let ours = render(row, field);
-            if &ours == theirs {
-                continue;
-            }
-            if PEER_DISAGREEMENTS
-                .iter()
-                .any(|(f, r, fd, _)| *f == file && *r == record && fd == field)
-            {
-                self.used.insert((file.to_string(), record, field));
-            } else {
-                self.mismatches.push(format!(
-                    "{file} record {record} {field}: ours {ours:?}, reference {theirs:?}"
-                ));
-            }
-        }
-    }
-
-    fn finish(self) {
-        for (file, rows) in &self.counts {
-            eprintln!("{file}: {rows} rows compared");
-        }
-        assert!(
-            self.mismatches.is_empty(),
-            "mismatches:\n{}",
-            self.mismatches.join("\n")
-        );
-        for (f, r, fd, _) in PEER_DISAGREEMENTS {
-            assert!(
-                self.used.contains(&(f.to_string(), *r, *fd)),
-                "stale PEER_DISAGREEMENTS entry {f} {r} {fd}"
-            );
-        }
-    }
-}
-
 /// Decimal seconds → µs by string surgery (no float, no decoder code), rounded to the nearest
 /// microsecond on the seventh decimal (JSON durations carry up to 17 digits).
 fn secs_to_micros(v: &str) -> i64 {
@@ -564,13 +519,13 @@ fn conformance_lnav_real_tsv() {
     let want = tsv_reference(std::str::from_utf8(&input).expect("UTF-8"));
     assert_eq!(out.flows.len(), want.len());
     assert_eq!(out.flows.len(), 92);
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     let name = "zeek/lnav/logfile_bro_conn.log.0";
     for (i, (row, w)) in out.flows.iter().zip(&want).enumerate() {
-        checker.compare(name, i, row, w);
+        checker.want(name, i, w, |f| render(row, f));
     }
-    checker.counts.push((name.to_string(), want.len()));
-    checker.finish();
+    checker.count(name, want.len());
+    checker.finish_where(|_| true);
 }
 
 /// Zeek's btest baselines mask `ts` as `XXXXXXXXXX.XXXXXX` (corpus README): as they are, every
@@ -592,7 +547,7 @@ fn conformance_zeek_btest_baselines() {
         .collect();
     paths.sort();
     assert_eq!(paths.len(), 6, "conn baselines");
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for path in paths {
         let name = format!(
             "zeek/zeek-btest-baselines/{}",
@@ -630,11 +585,11 @@ fn conformance_zeek_btest_baselines() {
         let want = tsv_reference(&unmasked);
         assert_eq!(out.flows.len(), want.len(), "{name}");
         for (i, (row, w)) in out.flows.iter().zip(&want).enumerate() {
-            checker.compare(&name, i, row, w);
+            checker.want(&name, i, w, |f| render(row, f));
         }
-        checker.counts.push((name, want.len()));
+        checker.count(&name, want.len());
     }
-    checker.finish();
+    checker.finish_where(|_| true);
 }
 
 #[test]
@@ -653,9 +608,9 @@ fn conformance_elastic_json() {
         .collect();
     assert_eq!(out.flows.len(), docs.len());
     assert_eq!(out.flows.len(), 18);
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (i, (row, doc)) in out.flows.iter().zip(&docs).enumerate() {
-        checker.compare(name, i, row, &json_reference(doc));
+        checker.want(name, i, &json_reference(doc), |f| render(row, f));
     }
     // The ICMP line keeps type 3 / code 3 in the ports; the ISO-8601 line reads as UTC.
     assert_eq!(
@@ -663,8 +618,8 @@ fn conformance_elastic_json() {
         (Some(3), Some(3))
     );
     assert_eq!(out.flows[16].time, 1_623_272_113_160_328);
-    checker.counts.push((name.to_string(), docs.len()));
-    checker.finish();
+    checker.count(name, docs.len());
+    checker.finish_where(|_| true);
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub struct PeerCheck {
     mismatches: Vec<String>,
     /// Records compared so far.
     pub compared: usize,
+    /// Rows compared per file, printed by `finish`.
+    counts: Vec<(String, usize)>,
 }
 
 impl PeerCheck {
@@ -49,6 +51,7 @@ impl PeerCheck {
             used: Default::default(),
             mismatches: vec![],
             compared: 0,
+            counts: vec![],
         }
     }
 
@@ -77,15 +80,41 @@ impl PeerCheck {
         }
     }
 
+    /// Checks every field of a peer's expected row, `ours` rendering our value of a field.
+    pub fn want(
+        &mut self,
+        file: &str,
+        record: usize,
+        want: &std::collections::BTreeMap<&'static str, String>,
+        ours: impl Fn(&str) -> String,
+    ) {
+        for (field, theirs) in want {
+            self.field(file, record, field, &ours(field), theirs);
+        }
+    }
+
+    /// Notes that `rows` rows of `file` were compared (printed by `finish`).
+    pub fn count(&mut self, file: &str, rows: usize) {
+        self.counts.push((file.to_string(), rows));
+    }
+
     /// Asserts no unlisted mismatch, and that every entry for files under `prefix` was hit.
     pub fn finish(self, prefix: &str) {
+        self.finish_where(|f| f.starts_with(prefix));
+    }
+
+    /// Like `finish`, checking the entries of the files `mine` selects.
+    pub fn finish_where(self, mine: impl Fn(&str) -> bool) {
+        for (file, rows) in &self.counts {
+            eprintln!("{file}: {rows} rows compared");
+        }
         assert!(
             self.mismatches.is_empty(),
             "mismatches:\n{}",
             self.mismatches.join("\n")
         );
         for (f, i, fd, _) in self.table {
-            if f.starts_with(prefix) {
+            if mine(f) {
                 assert!(
                     self.used.contains(&(f.to_string(), *i, *fd)),
                     "stale PEER_DISAGREEMENTS entry {f} {i} {fd}"
