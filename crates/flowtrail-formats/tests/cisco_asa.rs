@@ -415,34 +415,6 @@ const PEER_DISAGREEMENTS: &[common::PeerDisagreement] = &[
     ("sekoia/test_ASA_302021.json", 0, "user", "Sekoia drops the `(admin)` identity after laddr; we keep it as the user"),
 ];
 
-struct Checker {
-    peer: common::PeerCheck,
-    compared: usize,
-}
-
-impl Default for Checker {
-    fn default() -> Self {
-        Checker {
-            peer: common::PeerCheck::new(PEER_DISAGREEMENTS),
-            compared: 0,
-        }
-    }
-}
-
-impl Checker {
-    fn compare(&mut self, file: &str, record: usize, r: &FlowRecord<'_>, want: &Want) {
-        self.compared += 1;
-        for (field, theirs) in want {
-            let ours = render(r, field);
-            self.peer.field(file, record, field, &ours, theirs);
-        }
-    }
-
-    fn finish(self, prefix: &str) {
-        self.peer.finish(prefix);
-    }
-}
-
 fn s(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -475,7 +447,7 @@ fn conformance_elastic_integrations() {
     let Some(dir) = common::corpus("cisco-asa") else {
         return;
     };
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (file, reference, rows, skips, rejects) in ELASTIC_FILES {
         let path = dir.join("elastic-integrations").join(file);
         let input = common::read(&path);
@@ -554,7 +526,7 @@ fn conformance_elastic_integrations() {
             if let Some(n) = s(&doc["network"]["iana_number"]) {
                 w.insert("protocol", n);
             }
-            checker.compare(&format!("elastic/{file}"), i, r, &w);
+            checker.want(&format!("elastic/{file}"), i, &w, |f| render(r, f));
         }
     }
     checker.finish("elastic/");
@@ -598,7 +570,7 @@ fn conformance_sekoia_intake_formats() {
     let Some(dir) = common::corpus("cisco-asa") else {
         return;
     };
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     let mut files: Vec<String> = std::fs::read_dir(dir.join("sekoia-intake-formats"))
         .expect("sekoia dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -664,7 +636,9 @@ fn conformance_sekoia_intake_formats() {
             _ => "null".to_string(),
         };
         w.insert("user", user);
-        checker.compare(&format!("sekoia/{file}"), 0, &out.flows[0], &w);
+        checker.want(&format!("sekoia/{file}"), 0, &w, |f| {
+            render(&out.flows[0], f)
+        });
     }
     eprintln!(
         "cisco-asa/sekoia-intake-formats: {} rows compared",

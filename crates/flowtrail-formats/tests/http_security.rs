@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -795,55 +795,6 @@ const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[
     ),
 ];
 
-#[derive(Default)]
-struct Checker {
-    mismatches: Vec<String>,
-    used: HashSet<(String, usize, &'static str)>,
-    counts: Vec<String>,
-}
-
-impl Checker {
-    fn compare(&mut self, file: &str, record: usize, row: &HttpRecord<'_>, want: &Want) {
-        for (field, theirs) in want {
-            let ours = render(row, field);
-            if &ours == theirs {
-                continue;
-            }
-            if PEER_DISAGREEMENTS
-                .iter()
-                .any(|(f, r, fd, _)| *f == file && *r == record && fd == field)
-            {
-                self.used.insert((file.to_string(), record, field));
-            } else {
-                self.mismatches.push(format!(
-                    "{file} record {record} {field}: ours {ours:?}, reference {theirs:?}"
-                ));
-            }
-        }
-    }
-
-    /// Fails on unexplained mismatches, and on table entries whose file path contains
-    /// `scope` but were never hit.
-    fn finish(self, scope: &str) {
-        for c in &self.counts {
-            eprintln!("{c}");
-        }
-        assert!(
-            self.mismatches.is_empty(),
-            "mismatches:\n{}",
-            self.mismatches.join("\n")
-        );
-        for (f, r, fd, _) in PEER_DISAGREEMENTS {
-            if f.starts_with(scope) {
-                assert!(
-                    self.used.contains(&(f.to_string(), *r, *fd)),
-                    "stale PEER_DISAGREEMENTS entry {f} {r} {fd}"
-                );
-            }
-        }
-    }
-}
-
 fn at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(v, |v, k| v.get(k))
 }
@@ -936,7 +887,7 @@ fn conformance_panos() {
         return;
     };
     let root = dir.parent().expect("corpus root").to_path_buf();
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     // Elastic: the URL sample, with the time zone of Elastic's test configuration (+09:30).
     let ctx = DecodeContext {
         utc_offset_secs: Some(9 * 3600 + 1800),
@@ -953,16 +904,14 @@ fn conformance_panos() {
     assert_eq!(out.http.len(), docs.len());
     assert_eq!(out.http.len(), 1);
     for (i, (row, doc)) in out.http.iter().zip(docs).enumerate() {
-        checker.compare(
+        checker.want(
             &name,
             i,
-            row,
             &ecs_want(doc, &["observer.hostname"], &["source.user.name"]),
+            |f| render(row, f),
         );
     }
-    checker
-        .counts
-        .push(format!("{name}: {} rows compared", docs.len()));
+    checker.note(format!("{name}: {} rows compared", docs.len()));
     // Elastic's other PAN-OS samples are TRAFFIC (and a synthetic START type): no rows.
     for file in [
         "elastic-integrations/test-panw-panos-traffic-sample-subset.log",
@@ -974,9 +923,7 @@ fn conformance_panos() {
             "{file}: {:?}",
             out.rejected
         );
-        checker
-            .counts
-            .push(format!("panos/{file}: {} lines skipped", out.skipped.len()));
+        checker.note(format!("panos/{file}: {} lines skipped", out.skipped.len()));
     }
     // Sekoia: URL logs are compared; every other test is skipped (other log types, other
     // THREAT subtypes, CEF) — never a row, never a rejection.
@@ -991,18 +938,18 @@ fn conformance_panos() {
                 .is_some_and(|m| m.starts_with("CEF:"));
         if is_url {
             assert_eq!(out.http.len(), 1, "{name}: {:?}", out.rejected);
-            checker.compare(
+            checker.want(
                 &name,
                 0,
-                &out.http[0],
                 &ecs_want(
                     &exp,
                     &["observer.name", "log.hostname"],
                     &["user.name", "source.user.name"],
                 ),
+                |f| render(&out.http[0], f),
             );
             urls += 1;
-            checker.counts.push(format!("{name}: 1 row compared"));
+            checker.note(format!("{name}: 1 row compared"));
         } else {
             assert!(out.http.is_empty(), "{name}: decoded a non-URL log");
             assert!(out.rejected.is_empty(), "{name}: {:?}", out.rejected);
@@ -1019,7 +966,7 @@ fn conformance_sentinelone() {
         return;
     };
     let root = dir.parent().expect("corpus root").to_path_buf();
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     let ctx = DecodeContext::default();
     let mut skipped = BTreeMap::<&'static str, usize>::new();
     for path in corpus_files(&dir.join("sekoia-intake-formats-cloud_funnel2.0")) {
@@ -1029,8 +976,8 @@ fn conformance_sentinelone() {
         if exp["deepvisibility"]["event"]["category"] == json!("url") {
             assert_eq!(out.http.len(), 1, "{name}");
             let want = ecs_want(&exp, &["host.name"], &["user.name"]);
-            checker.compare(&name, 0, &out.http[0], &want);
-            checker.counts.push(format!("{name}: 1 row compared"));
+            checker.want(&name, 0, &want, |f| render(&out.http[0], f));
+            checker.note(format!("{name}: 1 row compared"));
         } else {
             assert!(out.http.is_empty(), "{name}");
             for (_, reason) in &out.skipped {
@@ -1051,7 +998,7 @@ fn conformance_sentinelone() {
         )]
     );
     for (reason, n) in &skipped {
-        checker.counts.push(format!("skipped {n}: {reason}"));
+        checker.note(format!("skipped {n}: {reason}"));
     }
     assert_eq!(skipped.values().sum::<usize>(), 27);
     assert!(
@@ -1173,13 +1120,11 @@ fn conformance_zeek_lnav_real_tsv() {
     let want = zeek_tsv_reference(std::str::from_utf8(&input).expect("UTF-8"));
     assert_eq!(out.http.len(), want.len());
     assert_eq!(out.http.len(), 197);
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (i, (row, w)) in out.http.iter().zip(&want).enumerate() {
-        checker.compare(name, i, row, w);
+        checker.want(name, i, w, |f| render(row, f));
     }
-    checker
-        .counts
-        .push(format!("{name}: {} rows compared", want.len()));
+    checker.note(format!("{name}: {} rows compared", want.len()));
     checker.finish("zeek/");
 }
 
@@ -1195,7 +1140,7 @@ fn conformance_zeek_btest_baselines() {
         .filter(|p| p.to_string_lossy().contains("--http"))
         .collect();
     assert_eq!(paths.len(), 5, "http baselines");
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     let mut total = 0;
     for path in paths {
         let name = format!(
@@ -1230,12 +1175,10 @@ fn conformance_zeek_btest_baselines() {
         assert_eq!(out.http.len(), want.len(), "{name}");
         assert_eq!(out.http.len(), masked.rejected.len(), "{name}");
         for (i, (row, w)) in out.http.iter().zip(&want).enumerate() {
-            checker.compare(&name, i, row, w);
+            checker.want(&name, i, w, |f| render(row, f));
         }
         total += want.len();
-        checker
-            .counts
-            .push(format!("{name}: {} rows compared", want.len()));
+        checker.note(format!("{name}: {} rows compared", want.len()));
     }
     assert_eq!(total, 82);
     checker.finish("zeek/");
@@ -1264,7 +1207,7 @@ fn conformance_zeek_elastic_json() {
         .collect();
     assert_eq!(out.http.len(), docs.len());
     assert_eq!(out.http.len(), 8);
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (i, (row, doc)) in out.http.iter().zip(&docs).enumerate() {
         let get = |k: &str| {
             doc.get(k).and_then(|v| match v {
@@ -1275,11 +1218,9 @@ fn conformance_zeek_elastic_json() {
             })
         };
         let ts = secs_to_micros(&doc["ts"].to_string());
-        checker.compare(name, i, row, &zeek_want(&get, ts));
+        checker.want(name, i, &zeek_want(&get, ts), |f| render(row, f));
     }
-    checker
-        .counts
-        .push(format!("{name}: {} rows compared", docs.len()));
+    checker.note(format!("{name}: {} rows compared", docs.len()));
     checker.finish("zeek/");
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -955,54 +955,6 @@ const PEER_DISAGREEMENTS: &[(&str, usize, &str, &str)] = &[
     ),
 ];
 
-#[derive(Default)]
-struct Checker {
-    mismatches: Vec<String>,
-    used: HashSet<(String, usize, String)>,
-    counts: Vec<(String, usize)>,
-}
-
-impl Checker {
-    fn compare(&mut self, file: &str, record: usize, row: &HttpRecord<'_>, want: &Want) {
-        for (field, theirs) in want {
-            let ours = render(row, field);
-            if &ours == theirs {
-                continue;
-            }
-            if PEER_DISAGREEMENTS
-                .iter()
-                .any(|(f, r, fd, _)| *f == file && *r == record && fd == field)
-            {
-                self.used.insert((file.to_string(), record, field.clone()));
-            } else {
-                self.mismatches.push(format!(
-                    "{file} record {record} {field}: ours {ours:?}, reference {theirs:?}"
-                ));
-            }
-        }
-    }
-
-    fn finish(self, prefix: &str) {
-        for (file, rows) in &self.counts {
-            eprintln!("{file}: {rows} rows compared");
-        }
-        assert!(
-            self.mismatches.is_empty(),
-            "mismatches:\n{}",
-            self.mismatches.join("\n")
-        );
-        for (f, r, fd, _) in PEER_DISAGREEMENTS
-            .iter()
-            .filter(|e| e.0.starts_with(prefix))
-        {
-            assert!(
-                self.used.contains(&(f.to_string(), *r, fd.to_string())),
-                "stale PEER_DISAGREEMENTS entry {f} {r} {fd}"
-            );
-        }
-    }
-}
-
 fn sorted_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("corpus folder")
@@ -1115,7 +1067,7 @@ fn sekoia_conformance(
     let Some(dir) = common::corpus(sub) else {
         return;
     };
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     let mut seen = 0;
     for path in sorted_files(&dir) {
         let name = rel(&path);
@@ -1142,13 +1094,10 @@ fn sekoia_conformance(
             continue;
         }
         assert_eq!(out.http.len(), 1, "{name}: {:?}", out.rejected);
-        checker.compare(
-            &name,
-            0,
-            &out.http[0],
-            &sekoia_want(&doc["expected"], squid),
-        );
-        checker.counts.push((name, 1));
+        checker.want(&name, 0, &sekoia_want(&doc["expected"], squid), |f| {
+            render(&out.http[0], f)
+        });
+        checker.count(&name, 1);
     }
     assert!(seen > 0);
     checker.finish(sub);
@@ -1232,7 +1181,7 @@ fn vrl_text(v: Option<&Value>) -> String {
 
 /// The VRL vectors of nginx and Apache: access lines are compared, error-format lines must not
 /// give rows, lines without a time are rejected.
-fn vrl_conformance(file: &str, format: &dyn Format, checker: &mut Checker) {
+fn vrl_conformance(file: &str, format: &dyn Format, checker: &mut common::PeerCheck) {
     let Some(dir) = common::corpus(file.split('/').next().unwrap_or("")) else {
         return;
     };
@@ -1325,16 +1274,16 @@ fn vrl_conformance(file: &str, format: &dyn Format, checker: &mut Checker) {
                 w.insert(k.into(), vrl_text(exp.get(k)));
             }
         }
-        checker.compare(file, i, &out.http[0], &w);
+        checker.want(file, i, &w, |f| render(&out.http[0], f));
         compared += 1;
     }
-    checker.counts.push((file.to_string(), compared));
+    checker.count(file, compared);
     assert!(compared > 0);
 }
 
 #[test]
 fn conformance_nginx_vrl() {
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     vrl_conformance(
         "nginx/vrl/parse_nginx_log-vectors.json",
         &Nginx,
@@ -1345,7 +1294,7 @@ fn conformance_nginx_vrl() {
 
 #[test]
 fn conformance_apache_vrl() {
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     vrl_conformance(
         "apache/vrl/parse_apache_log-vectors.json",
         &Apache,
@@ -1376,7 +1325,7 @@ fn conformance_iis_elastic() {
     assert_eq!(out.http.len(), docs.len());
     assert_eq!(out.http.len(), 6);
     let name = "iis/elastic-integrations/test-iis-access.log";
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     for (i, (row, e)) in out.http.iter().zip(docs).enumerate() {
         let mut w = Want::new();
         let mut put = |k: &str, v: Option<String>| {
@@ -1426,9 +1375,9 @@ fn conformance_iis_elastic() {
             "sc_win32_status",
             e.pointer("/iis/access/win32_status").and_then(text),
         );
-        checker.compare(name, i, row, &w);
+        checker.want(name, i, &w, |f| render(row, f));
     }
-    checker.counts.push((name.to_string(), 6));
+    checker.count(name, 6);
     checker.finish(name);
 }
 

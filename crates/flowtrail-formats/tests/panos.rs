@@ -243,34 +243,6 @@ const EXPECTED_REJECTIONS: &[(&str, &str, &str)] = &[(
     "the synthetic record's source port 130000 is out of range; Sekoia stores it as is",
 )];
 
-struct Checker {
-    peer: common::PeerCheck,
-    compared: usize,
-}
-
-impl Default for Checker {
-    fn default() -> Self {
-        Checker {
-            peer: common::PeerCheck::new(PEER_DISAGREEMENTS),
-            compared: 0,
-        }
-    }
-}
-
-impl Checker {
-    fn compare(&mut self, file: &str, record: usize, r: &FlowRecord<'_>, want: &Want) {
-        self.compared += 1;
-        for (field, theirs) in want {
-            let ours = render(r, field);
-            self.peer.field(file, record, field, &ours, theirs);
-        }
-    }
-
-    fn finish(self, prefix: &str) {
-        self.peer.finish(prefix);
-    }
-}
-
 fn s(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -371,7 +343,7 @@ fn conformance_sekoia_intake_formats() {
     let Some(dir) = common::corpus("panos") else {
         return;
     };
-    let mut checker = Checker::default();
+    let mut checker = common::PeerCheck::new(PEER_DISAGREEMENTS);
     let mut paths: Vec<_> = std::fs::read_dir(dir.join("sekoia-intake-formats"))
         .expect("sekoia dir")
         .map(|e| e.expect("entry").path())
@@ -464,7 +436,7 @@ fn conformance_sekoia_intake_formats() {
             end_reason
         };
         w.insert("flow_state", state);
-        checker.compare(&name, 0, &out.flows[0], &w);
+        checker.want(&name, 0, &w, |f| render(&out.flows[0], f));
     }
     eprintln!(
         "panos/sekoia-intake-formats: {rows} rows compared, {skipped} skipped, {rejected} rejected"

@@ -36,12 +36,12 @@ pub type PeerDisagreement = (&'static str, usize, &'static str, &'static str);
 /// disagreement table lists it, and every listed entry must still occur (no stale entries).
 pub struct PeerCheck {
     table: &'static [PeerDisagreement],
-    used: std::collections::HashSet<(String, usize, &'static str)>,
+    used: std::collections::HashSet<(String, usize, String)>,
     mismatches: Vec<String>,
     /// Records compared so far.
     pub compared: usize,
-    /// Rows compared per file, printed by `finish`.
-    counts: Vec<(String, usize)>,
+    /// Lines for the test log (rows compared per file...), printed by `finish`.
+    notes: Vec<String>,
 }
 
 impl PeerCheck {
@@ -51,19 +51,12 @@ impl PeerCheck {
             used: Default::default(),
             mismatches: vec![],
             compared: 0,
-            counts: vec![],
+            notes: vec![],
         }
     }
 
     /// Checks one field of `record` of `file`.
-    pub fn field(
-        &mut self,
-        file: &str,
-        record: usize,
-        field: &'static str,
-        ours: &str,
-        theirs: &str,
-    ) {
+    pub fn field(&mut self, file: &str, record: usize, field: &str, ours: &str, theirs: &str) {
         if ours == theirs {
             return;
         }
@@ -72,7 +65,8 @@ impl PeerCheck {
             .iter()
             .any(|(f, i, fd, _)| *f == file && *i == record && *fd == field)
         {
-            self.used.insert((file.to_string(), record, field));
+            self.used
+                .insert((file.to_string(), record, field.to_string()));
         } else {
             self.mismatches.push(format!(
                 "{file} record {record} {field}: ours {ours:?}, theirs {theirs:?}"
@@ -80,22 +74,30 @@ impl PeerCheck {
         }
     }
 
-    /// Checks every field of a peer's expected row, `ours` rendering our value of a field.
-    pub fn want(
+    /// Checks every field of a peer's expected row (one record compared), `ours` rendering our
+    /// value of a field.
+    pub fn want<K: AsRef<str>>(
         &mut self,
         file: &str,
         record: usize,
-        want: &std::collections::BTreeMap<&'static str, String>,
+        want: &std::collections::BTreeMap<K, String>,
         ours: impl Fn(&str) -> String,
     ) {
+        self.compared += 1;
         for (field, theirs) in want {
+            let field = field.as_ref();
             self.field(file, record, field, &ours(field), theirs);
         }
     }
 
     /// Notes that `rows` rows of `file` were compared (printed by `finish`).
     pub fn count(&mut self, file: &str, rows: usize) {
-        self.counts.push((file.to_string(), rows));
+        self.notes.push(format!("{file}: {rows} rows compared"));
+    }
+
+    /// A line for the test log, printed by `finish`.
+    pub fn note(&mut self, line: String) {
+        self.notes.push(line);
     }
 
     /// Asserts no unlisted mismatch, and that every entry for files under `prefix` was hit.
@@ -105,8 +107,8 @@ impl PeerCheck {
 
     /// Like `finish`, checking the entries of the files `mine` selects.
     pub fn finish_where(self, mine: impl Fn(&str) -> bool) {
-        for (file, rows) in &self.counts {
-            eprintln!("{file}: {rows} rows compared");
+        for line in &self.notes {
+            eprintln!("{line}");
         }
         assert!(
             self.mismatches.is_empty(),
@@ -116,7 +118,7 @@ impl PeerCheck {
         for (f, i, fd, _) in self.table {
             if mine(f) {
                 assert!(
-                    self.used.contains(&(f.to_string(), *i, *fd)),
+                    self.used.contains(&(f.to_string(), *i, fd.to_string())),
                     "stale PEER_DISAGREEMENTS entry {f} {i} {fd}"
                 );
             }
