@@ -343,27 +343,6 @@ fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Appends `s` as a JSON string literal.
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.push_str(s);
-        out.push('"');
-        return;
-    }
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// Decodes one input of either Azure format; `kind` is the format the caller asked for.
 struct AzureDecoder {
     kind: Kind,
@@ -557,9 +536,9 @@ fn raw_or_ident<'r>(raw: Option<&'r [u8]>, rec: &Record<'_>) -> Cow<'r, [u8]> {
             if out.len() > 1 {
                 out.push(',');
             }
-            push_json_str(&mut out, name);
+            crate::util::push_json_str_u(&mut out, name);
             out.push(':');
-            push_json_str(&mut out, v);
+            crate::util::push_json_str_u(&mut out, v);
         }
     }
     out.push('}');
@@ -777,14 +756,14 @@ fn emit_tuple(
         buf.push('{');
         if let Some(e) = tp.encryption {
             buf.push_str("\"encryption\":");
-            push_json_str(buf, e);
+            crate::util::push_json_str_u(buf, e);
         }
         if let Some(acl) = meta.acl_id {
             if tp.encryption.is_some() {
                 buf.push(',');
             }
             buf.push_str("\"acl_id\":");
-            push_json_str(buf, acl);
+            crate::util::push_json_str_u(buf, acl);
         }
         buf.push('}');
     }
@@ -881,7 +860,7 @@ mod tests {
     #[test]
     fn json_escaping() {
         let mut s = String::new();
-        push_json_str(&mut s, "a\"b\\c\n");
+        crate::util::push_json_str_u(&mut s, "a\"b\\c\n");
         assert_eq!(s, r#""a\"b\\c\u000a""#);
     }
 }

@@ -225,7 +225,7 @@ pub fn add_host_unicode(rec: &mut HttpRecord<'_>) {
         _ => obj.push('{'),
     }
     obj.push_str("\"host_unicode\":");
-    push_json_string(&mut obj, &unicode);
+    crate::util::push_json_str_u(&mut obj, &unicode);
     obj.push('}');
     rec.extra = Some(Cow::Owned(obj));
 }
@@ -233,19 +233,6 @@ pub fn add_host_unicode(rec: &mut HttpRecord<'_>) {
 fn has_punycode_label(host: &str) -> bool {
     host.split('.')
         .any(|l| l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--")))
-}
-
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -306,7 +306,7 @@ impl Collector {
         }
         let text = exporter.map_or_else(|| self.origin.clone(), |a| a.to_string());
         let mut json = String::new();
-        push_json_str(&mut json, &text);
+        crate::util::push_json_str_u(&mut json, &text);
         self.sessions.push(Session {
             exporter: text,
             exporter_json: json,
@@ -1089,22 +1089,6 @@ fn push_field(out: &mut String, key: &str, v: u64) {
     push_u64(out, v);
 }
 
-/// Appends `s` as a JSON string literal.
-pub(super) fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1116,7 +1100,7 @@ mod tests {
         push_u64(&mut s, u64::MAX);
         assert_eq!(s, "018446744073709551615");
         let mut s = String::new();
-        push_json_str(&mut s, "a\"b\\\n");
+        crate::util::push_json_str_u(&mut s, "a\"b\\\n");
         assert_eq!(s, r#""a\"b\\\u000a""#);
     }
 
