@@ -20,7 +20,7 @@ use arrow::compute::{cast, concat_batches, sort_to_indices, take};
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::lake::{Lake, LakeError, Partition, Table};
+use crate::lake::{io, Lake, LakeError, Partition, Table};
 use crate::{flow_schema, http_schema};
 
 /// A file (or folder) compaction could not read, and why.
@@ -60,13 +60,6 @@ pub struct CompactReport {
     pub files_kept: u64,
     /// Bins left as they were because a file could not be read: (file or folder, reason).
     pub errors: Vec<FileError>,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
-    move |source| LakeError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 fn perr(path: &Path) -> impl FnOnce(parquet::errors::ParquetError) -> LakeError + '_ {

@@ -32,7 +32,7 @@ pub enum LakeError {
     Locked { path: PathBuf },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
     move |source| LakeError::Io {
         path: path.to_path_buf(),
         source,

@@ -4,25 +4,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use flowtrail_store::{compact, CompactOptions, CompactReport, Lake, Table};
+use flowtrail_store::{compact, CompactOptions, CompactReport, Table};
 
 use crate::cli::{CompactArgs, TableArg};
 use crate::commands::query::check_lake;
 
 pub fn run(lake_dir: &Path, a: &CompactArgs) -> anyhow::Result<ExitCode> {
     check_lake(lake_dir)?;
-    let mut lake =
-        Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
-    // Test-only crash injection, as for ingest (`after-journal:N`, `before-journal:N`).
-    if let Ok(fp) = std::env::var("FLOWTRAIL_FAILPOINT") {
-        lake.set_failpoint(flowtrail_store::Failpoint::parse(&fp));
-    }
-    if lake.recovered != (0, 0) {
-        eprintln!(
-            "flowtrail: recovered an interrupted run: {} journalled change(s) finished, {} uncommitted file(s) removed",
-            lake.recovered.0, lake.recovered.1
-        );
-    }
+    let lake = super::ingest::open_for_writing(lake_dir, "run")?;
     let tables: &[Table] = match a.table {
         Some(TableArg::Flows) => &[Table::Flows],
         Some(TableArg::Http) => &[Table::Http],

@@ -113,18 +113,7 @@ pub fn ingest_with(
             None => flowtrail_query::load_intel(lake_dir).context("loading the intel store")?,
         },
     };
-    let mut lake =
-        Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
-    // Test-only crash injection for the recovery tests (`after-journal:N`, `before-journal:N`).
-    if let Ok(fp) = std::env::var("FLOWTRAIL_FAILPOINT") {
-        lake.set_failpoint(flowtrail_store::Failpoint::parse(&fp));
-    }
-    if lake.recovered != (0, 0) {
-        eprintln!(
-            "flowtrail: recovered an interrupted ingest: {} committed file(s) moved into place, {} uncommitted file(s) removed",
-            lake.recovered.0, lake.recovered.1
-        );
-    }
+    let lake = open_for_writing(lake_dir, "ingest")?;
     let specs = input::expand(&a.sources);
     let total: u64 = specs.iter().map(|s| s.size()).sum();
     let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
@@ -144,6 +133,24 @@ pub fn ingest_with(
     }
     report.elapsed = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Opens the lake to write (ingest or compact): takes its lock, reports what recovery finished
+/// for an interrupted `what`, and arms the test-only crash injection of the recovery tests
+/// (`FLOWTRAIL_FAILPOINT=after-journal:N|before-journal:N`).
+pub(crate) fn open_for_writing(lake_dir: &Path, what: &str) -> anyhow::Result<Lake> {
+    let mut lake =
+        Lake::open(lake_dir).with_context(|| format!("opening lake {}", lake_dir.display()))?;
+    if let Ok(fp) = std::env::var("FLOWTRAIL_FAILPOINT") {
+        lake.set_failpoint(flowtrail_store::Failpoint::parse(&fp));
+    }
+    if lake.recovered != (0, 0) {
+        eprintln!(
+            "flowtrail: recovered an interrupted {what}: {} journalled change(s) finished, {} uncommitted file(s) removed",
+            lake.recovered.0, lake.recovered.1
+        );
+    }
+    Ok(lake)
 }
 
 /// Parses `+09:30`, `-0800`, `+2`, `UTC` or `Z` into seconds east of UTC.
