@@ -36,13 +36,7 @@ fn data_type(t: ColumnType) -> DataType {
 fn file_schema(cols: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(
         cols.iter()
-            .map(|c| {
-                Field::new(
-                    c.name,
-                    data_type(c.ty),
-                    c.name != "time" && c.name != "source_format",
-                )
-            })
+            .map(|c| Field::new(c.name, data_type(c.ty), c.nullable()))
             .collect::<Vec<_>>(),
     ))
 }

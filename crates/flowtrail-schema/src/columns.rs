@@ -36,6 +36,14 @@ pub struct Column {
     pub doc: &'static str,
 }
 
+impl Column {
+    /// Whether rows may lack a value: every column but `time` and `source_format`, which every
+    /// decoder fills.
+    pub fn nullable(&self) -> bool {
+        self.name != "time" && self.name != "source_format"
+    }
+}
+
 const fn col(name: &'static str, ty: ColumnType, ocsf: &'static str, doc: &'static str) -> Column {
     Column {
         name,

@@ -64,7 +64,7 @@ fn schema_of(cols: &[Column]) -> SchemaRef {
                     } else {
                         data_type(c.ty)
                     },
-                    c.name != "time" && c.name != "source_format",
+                    c.nullable(),
                 )
             })
             .collect::<Vec<_>>(),
