@@ -1,5 +1,6 @@
 //! Store benchmark: appending normalized flow rows to a batch builder, and writing a batch as a
-//! lake Parquet file (the lake's writer settings). `cargo bench -p flowtrail-store`.
+//! lake Parquet file (the lake's writer settings), with arrow-rs's `ArrowWriter` and with the
+//! lake's own encoder (`flowtrail_store::encode`). `cargo bench -p flowtrail-store`.
 //!
 //! The rows look like a VPC flow log hour: a few hundred ENIs, private sources talking to a mix
 //! of private and public addresses, the same input path on every row.
@@ -74,6 +75,8 @@ fn main() {
     let mut best_push = f64::MAX;
     let mut best_write = f64::MAX;
     let mut bytes = 0u64;
+    let mut best_encode = f64::MAX;
+    let mut encode_bytes = 0u64;
     for round in 0..3 {
         let start = Instant::now();
         let mut b = FlowBatchBuilder::new();
@@ -100,6 +103,18 @@ fn main() {
         w.close().expect("close");
         best_write = best_write.min(start.elapsed().as_secs_f64());
         bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+
+        let path = dir.join(format!("e{round}.parquet"));
+        let start = Instant::now();
+        let file = std::fs::File::create(&path).expect("create");
+        flowtrail_store::encode::write_batch(
+            file,
+            &batch,
+            flowtrail_store::lake::writer_properties_for(ROWS),
+        )
+        .expect("lake encoder");
+        best_encode = best_encode.min(start.elapsed().as_secs_f64());
+        encode_bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!(
@@ -110,5 +125,10 @@ fn main() {
         "flow parquet write                     {:>12.0} rows/s  {:.2} bytes/row",
         ROWS as f64 / best_write,
         bytes as f64 / ROWS as f64
+    );
+    println!(
+        "flow parquet write (lake encoder)      {:>12.0} rows/s  {:.2} bytes/row",
+        ROWS as f64 / best_encode,
+        encode_bytes as f64 / ROWS as f64
     );
 }

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-use crate::columns::{dict_type, DictText, Int, PlainText};
+use crate::columns::{dict_type, DictIp, DictText, Int, PlainText};
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{
     DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
@@ -23,11 +23,18 @@ fn data_type(t: ColumnType) -> DataType {
 }
 
 /// Text columns written as Arrow dictionaries: few distinct values per file (a path, a format,
-/// an account, an action), so a key per row replaces a copy of the text per row. Queries see
+/// an account, an action) or values repeated many times (addresses), so a key per row replaces
+/// a copy of the text per row, and the lake encoder writes the keys as they are. Queries see
 /// them as plain text (the query layer declares every text column `Utf8View` and DataFusion
 /// casts on read; Parquet stores text either way). The flow builder's field types follow this
 /// list; `flow_batch_matches_catalogue` fails if they drift apart.
 pub const DICT_COLUMNS: &[&str] = &[
+    "src_ip",
+    "dst_ip",
+    "nat_src_ip",
+    "nat_dst_ip",
+    "client_ip",
+    "server_ip",
     "source_format",
     "origin",
     "protocol_name",
@@ -84,8 +91,15 @@ pub fn http_schema() -> SchemaRef {
 }
 
 /// Writes an IP address in canonical text form into `buf` (IPv4 by hand: it is the hot path).
+#[cfg(test)]
 fn ip_text(ip: &IpAddr, buf: &mut String) {
     buf.clear();
+    push_ip_text(ip, buf);
+}
+
+/// Appends an IP address in canonical text form to `buf`; an IPv4-mapped IPv6 address is
+/// written as plain IPv4 so equality queries match.
+pub(crate) fn push_ip_text(ip: &IpAddr, buf: &mut String) {
     match ip {
         IpAddr::V4(v4) => {
             for (i, o) in v4.octets().iter().enumerate() {
@@ -104,24 +118,13 @@ fn ip_text(ip: &IpAddr, buf: &mut String) {
         }
         IpAddr::V6(v6) => {
             use std::fmt::Write;
-            // An IPv4-mapped address is stored as plain IPv4 so equality queries match.
             match v6.to_ipv4_mapped() {
-                Some(v4) => ip_text(&IpAddr::V4(v4), buf),
+                Some(v4) => push_ip_text(&IpAddr::V4(v4), buf),
                 None => {
                     let _ = write!(buf, "{v6}");
                 }
             }
         }
-    }
-}
-
-fn opt_ip(b: &mut PlainText, ip: &Option<IpAddr>, scratch: &mut String) {
-    match ip {
-        Some(ip) => {
-            ip_text(ip, scratch);
-            b.append_value(scratch.as_str());
-        }
-        None => b.append_null(),
     }
 }
 
@@ -148,9 +151,9 @@ pub struct FlowBatchBuilder {
     source_format: DictText,
     origin: DictText,
     origin_line: Int<Int64Type>,
-    src_ip: PlainText,
+    src_ip: DictIp,
     src_port: Int<Int32Type>,
-    dst_ip: PlainText,
+    dst_ip: DictIp,
     dst_port: Int<Int32Type>,
     protocol: Int<Int32Type>,
     protocol_name: DictText,
@@ -170,8 +173,8 @@ pub struct FlowBatchBuilder {
     instance: DictText,
     user: DictText,
     tcp_flags: Int<Int32Type>,
-    nat_src_ip: PlainText,
-    nat_dst_ip: PlainText,
+    nat_src_ip: DictIp,
+    nat_dst_ip: DictIp,
     mac: DictText,
     extra: PlainText,
     src_country: DictText,
@@ -179,7 +182,6 @@ pub struct FlowBatchBuilder {
     dst_country: DictText,
     dst_asn: Int<Int64Type>,
     ti_hits: DictText,
-    scratch: String,
     rows: usize,
     /// The input whose format and path keys were looked up last: (id, (format, origin)).
     input: Option<(u64, (i32, i32))>,
@@ -224,9 +226,9 @@ impl FlowBatchBuilder {
             source_format: dict(),
             origin: dict(),
             origin_line: i64c(),
-            src_ip: PlainText::with_capacity(rows, 14),
+            src_ip: DictIp::with_capacity(rows),
             src_port: i32c(),
-            dst_ip: PlainText::with_capacity(rows, 14),
+            dst_ip: DictIp::with_capacity(rows),
             dst_port: i32c(),
             protocol: i32c(),
             protocol_name: dict(),
@@ -246,8 +248,8 @@ impl FlowBatchBuilder {
             instance: dict(),
             user: dict(),
             tcp_flags: i32c(),
-            nat_src_ip: PlainText::with_capacity(rows, 14),
-            nat_dst_ip: PlainText::with_capacity(rows, 14),
+            nat_src_ip: DictIp::with_capacity(rows),
+            nat_dst_ip: DictIp::with_capacity(rows),
             mac: dict(),
             extra: PlainText::with_capacity(rows, 32),
             src_country: dict(),
@@ -255,7 +257,6 @@ impl FlowBatchBuilder {
             dst_country: dict(),
             dst_asn: i64c(),
             ti_hits: dict(),
-            scratch: String::with_capacity(48),
             rows: 0,
             input: None,
         }
@@ -274,12 +275,11 @@ impl FlowBatchBuilder {
     /// Bytes of text buffered over all text columns (the writer flushes before a column nears
     /// Arrow's 2 GiB limit).
     pub fn text_bytes(&self) -> usize {
-        let plain = [
+        let ips = [
             &self.src_ip,
             &self.dst_ip,
             &self.nat_src_ip,
             &self.nat_dst_ip,
-            &self.extra,
         ];
         let dict = [
             &self.source_format,
@@ -301,7 +301,8 @@ impl FlowBatchBuilder {
             &self.dst_country,
             &self.ti_hits,
         ];
-        plain.iter().map(|c| c.text_bytes()).sum::<usize>()
+        self.extra.text_bytes()
+            + ips.iter().map(|c| c.text_bytes()).sum::<usize>()
             + dict.iter().map(|c| c.text_bytes()).sum::<usize>()
     }
 
@@ -375,9 +376,9 @@ impl FlowBatchBuilder {
         self.origin.append_key(origin_key);
         self.origin_line
             .append_value(r.origin_line.min(i64::MAX as u64) as i64);
-        opt_ip(&mut self.src_ip, &r.src_ip, &mut self.scratch);
+        self.src_ip.append_option(r.src_ip.as_ref());
         self.src_port.append_option(r.src_port.map(i32::from));
-        opt_ip(&mut self.dst_ip, &r.dst_ip, &mut self.scratch);
+        self.dst_ip.append_option(r.dst_ip.as_ref());
         self.dst_port.append_option(r.dst_port.map(i32::from));
         self.protocol.append_option(r.protocol.map(i32::from));
         self.protocol_name
@@ -398,8 +399,8 @@ impl FlowBatchBuilder {
         self.instance.append_option(r.instance.as_deref());
         self.user.append_option(r.user.as_deref());
         self.tcp_flags.append_option(r.tcp_flags.map(i32::from));
-        opt_ip(&mut self.nat_src_ip, &r.nat_src_ip, &mut self.scratch);
-        opt_ip(&mut self.nat_dst_ip, &r.nat_dst_ip, &mut self.scratch);
+        self.nat_src_ip.append_option(r.nat_src_ip.as_ref());
+        self.nat_dst_ip.append_option(r.nat_dst_ip.as_ref());
         self.mac.append_option(r.mac.as_deref());
         self.extra.append_option(r.extra.as_deref());
         self.src_country.append_option(e.src_country);
@@ -463,15 +464,14 @@ impl FlowBatchBuilder {
 pub struct HttpBatchBuilder {
     time: Int<TimestampMicrosecondType>,
     texts: Vec<TextCol>,
-    client_ip: PlainText,
-    server_ip: PlainText,
+    client_ip: DictIp,
+    server_ip: DictIp,
     server_port: Int<Int32Type>,
     status: Int<Int32Type>,
     bytes_in: Int<Int64Type>,
     bytes_out: Int<Int64Type>,
     duration_ms: Int<Int64Type>,
     origin_line: Int<Int64Type>,
-    scratch: String,
     rows: usize,
 }
 
@@ -544,15 +544,14 @@ impl HttpBatchBuilder {
                     }
                 })
                 .collect(),
-            client_ip: PlainText::with_capacity(rows, 14),
-            server_ip: PlainText::with_capacity(rows, 14),
+            client_ip: DictIp::with_capacity(rows),
+            server_ip: DictIp::with_capacity(rows),
             server_port: Int::with_capacity(rows),
             status: Int::with_capacity(rows),
             bytes_in: Int::with_capacity(rows),
             bytes_out: Int::with_capacity(rows),
             duration_ms: Int::with_capacity(rows),
             origin_line: Int::with_capacity(rows),
-            scratch: String::new(),
             rows: 0,
         }
     }
@@ -597,8 +596,8 @@ impl HttpBatchBuilder {
         self.time.append_value(r.time);
         self.origin_line
             .append_value(r.origin_line.min(i64::MAX as u64) as i64);
-        opt_ip(&mut self.client_ip, &r.client_ip, &mut self.scratch);
-        opt_ip(&mut self.server_ip, &r.server_ip, &mut self.scratch);
+        self.client_ip.append_option(r.client_ip.as_ref());
+        self.server_ip.append_option(r.server_ip.as_ref());
         self.server_port.append_option(r.server_port.map(i32::from));
         self.status.append_option(r.status.map(i32::from));
         opt_u64(&mut self.bytes_in, r.bytes_in);
@@ -664,7 +663,7 @@ impl HttpBatchBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Array, StringArray};
+    use arrow::array::AsArray;
 
     #[test]
     fn flow_batch_matches_catalogue() {
@@ -680,11 +679,9 @@ mod tests {
         let batch = b.finish();
         assert_eq!(batch.num_rows(), 1);
         assert_eq!(batch.num_columns(), FLOW_COLUMNS.len());
-        let dst = batch
-            .column_by_name("dst_ip")
-            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            .expect("dst_ip");
-        assert_eq!(dst.value(0), "192.0.2.1");
+        let dst = batch.column_by_name("dst_ip").expect("dst_ip");
+        let dst = arrow::compute::cast(dst, &DataType::Utf8).expect("cast");
+        assert_eq!(dst.as_string::<i32>().value(0), "192.0.2.1");
         let pn = batch.column_by_name("protocol_name").expect("pn");
         assert!(!pn.is_null(0));
     }
@@ -701,8 +698,8 @@ mod tests {
         for _ in 0..3 {
             b.push(&rec, "aws_vpc", "f.log", None);
         }
-        // Per row: the address (8) and extra (9); once: "aws_vpc" (7) and "f.log" (5).
-        assert_eq!(b.text_bytes(), 3 * (8 + 9) + 7 + 5);
+        // Per row: extra (9); once: the address (8), "aws_vpc" (7) and "f.log" (5).
+        assert_eq!(b.text_bytes(), 3 * 9 + 8 + 7 + 5);
         b.finish();
         assert_eq!(b.text_bytes(), 0);
     }

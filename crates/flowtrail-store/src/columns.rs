@@ -11,13 +11,14 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow::array::{
     new_null_array, ArrayRef, DictionaryArray, Int32Array, PrimitiveBuilder, StringArray,
     StringBuilder,
 };
-use arrow::buffer::{NullBuffer, ScalarBuffer};
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Int32Type};
 
 /// The Arrow type of a dictionary text column.
@@ -195,6 +196,176 @@ impl DictText {
     }
 }
 
+/// An address column stored as dictionary keys, looked up by the address's 128 bits (IPv4 as
+/// its IPv4-mapped form, so `::ffff:a.b.c.d` and `a.b.c.d` are one value): each distinct address
+/// is formatted as text once per batch instead of once per row, and the key lookup hashes two
+/// integers instead of a string. An hour of flows repeats its addresses many times over.
+#[derive(Default)]
+pub struct DictIp {
+    leading_nulls: usize,
+    keys: Vec<i32>,
+    valid: Option<Vec<bool>>,
+    /// Distinct addresses, in key order.
+    addrs: Vec<u128>,
+    /// Their canonical text, concatenated, and where each starts (plus the end).
+    text: String,
+    offsets: Vec<i32>,
+    /// Open addressing over `addrs`: a slot holds key + 1, 0 when free.
+    table: Vec<u32>,
+    last: Option<(u128, i32)>,
+    capacity: usize,
+}
+
+fn ip_bits(ip: &IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => u128::from(*v6),
+    }
+}
+
+fn ip_slot(bits: u128, table_bits: u32) -> usize {
+    let h =
+        ((bits as u64) ^ ((bits >> 64) as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - table_bits)) as usize
+}
+
+impl DictIp {
+    pub fn with_capacity(rows: usize) -> Self {
+        DictIp {
+            capacity: rows,
+            ..Default::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.leading_nulls + self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of text the column holds (each distinct address once).
+    pub fn text_bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    fn key_of(&mut self, ip: &IpAddr) -> i32 {
+        let bits = ip_bits(ip);
+        if let Some((b, k)) = self.last {
+            if b == bits {
+                return k;
+            }
+        }
+        if self.table.is_empty() {
+            self.table = vec![0; 1024];
+            self.offsets.push(0);
+        }
+        let table_bits = self.table.len().trailing_zeros();
+        let mask = self.table.len() - 1;
+        let mut s = ip_slot(bits, table_bits);
+        let k = loop {
+            match self.table[s] {
+                0 => {
+                    let k = self.addrs.len();
+                    self.addrs.push(bits);
+                    crate::batch::push_ip_text(ip, &mut self.text);
+                    self.offsets.push(self.text.len() as i32);
+                    self.table[s] = k as u32 + 1;
+                    if self.addrs.len() * 2 > self.table.len() {
+                        self.grow();
+                    }
+                    break k as i32;
+                }
+                e if self.addrs[(e - 1) as usize] == bits => break (e - 1) as i32,
+                _ => s = (s + 1) & mask,
+            }
+        };
+        self.last = Some((bits, k));
+        k
+    }
+
+    fn grow(&mut self) {
+        let size = self.table.len() * 2;
+        let table_bits = size.trailing_zeros();
+        self.table.clear();
+        self.table.resize(size, 0);
+        for (k, &bits) in self.addrs.iter().enumerate() {
+            let mut s = ip_slot(bits, table_bits);
+            while self.table[s] != 0 {
+                s = (s + 1) & (size - 1);
+            }
+            self.table[s] = k as u32 + 1;
+        }
+    }
+
+    pub fn append_option(&mut self, ip: Option<&IpAddr>) {
+        match ip {
+            Some(ip) => {
+                let k = self.key_of(ip);
+                if self.keys.capacity() == 0 {
+                    let nulls = std::mem::take(&mut self.leading_nulls);
+                    self.keys.reserve(self.capacity.max(nulls + 1));
+                    if nulls > 0 {
+                        self.keys.resize(nulls, 0);
+                        let mut valid = Vec::with_capacity(self.keys.capacity());
+                        valid.resize(nulls, false);
+                        self.valid = Some(valid);
+                    }
+                }
+                self.keys.push(k);
+                if let Some(valid) = self.valid.as_mut() {
+                    valid.push(true);
+                }
+            }
+            None => {
+                if self.keys.capacity() == 0 {
+                    self.leading_nulls += 1;
+                    return;
+                }
+                let n = self.keys.len();
+                let valid = self.valid.get_or_insert_with(|| {
+                    let mut v = Vec::with_capacity(self.keys.capacity());
+                    v.resize(n, true);
+                    v
+                });
+                valid.push(false);
+                self.keys.push(0);
+            }
+        }
+    }
+
+    /// Takes the column as an Arrow dictionary array, leaving it empty.
+    pub fn finish(&mut self) -> ArrayRef {
+        let rows = self.len();
+        self.leading_nulls = 0;
+        let keys = std::mem::take(&mut self.keys);
+        let nulls = self.valid.take().map(NullBuffer::from);
+        let text = std::mem::take(&mut self.text);
+        let offsets = std::mem::take(&mut self.offsets);
+        self.addrs.clear();
+        self.table = Vec::new();
+        self.last = None;
+        if offsets.len() < 2 {
+            return new_null_array(&dict_type(), rows);
+        }
+        let values = match StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from(text.into_bytes()),
+            None,
+        ) {
+            Ok(v) => v,
+            // Offsets are pushed in order at UTF-8 boundaries of ASCII text.
+            Err(e) => unreachable!("address text out of step with its offsets: {e}"),
+        };
+        let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
+        match DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)) {
+            Ok(a) => Arc::new(a),
+            Err(e) => unreachable!("dictionary keys out of range: {e}"),
+        }
+    }
+}
+
 /// A text column that costs nothing per row while it is all null.
 #[derive(Default)]
 pub struct PlainText {
@@ -356,6 +527,63 @@ mod tests {
         let a = c.finish();
         assert_eq!(a.len(), 1);
         assert_eq!(a.null_count(), 0);
+    }
+
+    #[test]
+    fn dict_ip_keys_each_address_once_in_canonical_text() {
+        let mut c = DictIp::with_capacity(2);
+        let ips: Vec<Option<IpAddr>> = [
+            None,
+            Some("10.0.0.1"),
+            Some("::ffff:10.0.0.1"),
+            Some("2001:db8::1"),
+            None,
+            Some("10.0.0.2"),
+            Some("10.0.0.1"),
+        ]
+        .iter()
+        .map(|v| v.map(|s| s.parse().expect("ip")))
+        .collect();
+        for ip in &ips {
+            c.append_option(ip.as_ref());
+        }
+        // Enough distinct addresses to grow the table several times.
+        for i in 0..5000u32 {
+            c.append_option(Some(&IpAddr::from((i * 7919).to_be_bytes())));
+        }
+        let a = c.finish();
+        let d = a.as_dictionary::<Int32Type>();
+        let values = d.values().as_string::<i32>();
+        let got: Vec<Option<&str>> = d
+            .keys()
+            .iter()
+            .map(|k| k.map(|k| values.value(k as usize)))
+            .collect();
+        assert_eq!(
+            &got[..7],
+            [
+                None,
+                Some("10.0.0.1"),
+                Some("10.0.0.1"),
+                Some("2001:db8::1"),
+                None,
+                Some("10.0.0.2"),
+                Some("10.0.0.1")
+            ]
+        );
+        for i in 0..5000u32 {
+            assert_eq!(
+                got[7 + i as usize],
+                Some(IpAddr::from((i * 7919).to_be_bytes()).to_string().as_str())
+            );
+        }
+        assert_eq!(
+            values.len(),
+            3 + 5000,
+            "each distinct address is stored once"
+        );
+        assert!(c.finish().is_empty());
+        assert_eq!(c.text_bytes(), 0);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use arrow::array::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -192,6 +192,16 @@ pub fn writer_properties_for(rows: usize) -> WriterProperties {
     b.build()
 }
 
+/// `FLOWTRAIL_PARQUET_WRITER=arrow` writes lake files with arrow-rs's `ArrowWriter` instead of
+/// the lake's own encoder ([`crate::encode`]): for A/B benchmarks and for ruling the encoder out
+/// when a reader disagrees with a file.
+fn arrow_writer_forced() -> bool {
+    static FORCED: OnceLock<bool> = OnceLock::new();
+    *FORCED.get_or_init(|| {
+        std::env::var("FLOWTRAIL_PARQUET_WRITER").is_ok_and(|v| v.eq_ignore_ascii_case("arrow"))
+    })
+}
+
 impl Lake {
     /// Opens (creating if needed) the lake at `root`, takes its ingest lock and recovers from any
     /// interrupted ingest.
@@ -328,19 +338,25 @@ impl Lake {
         };
         let rows_in: usize = batches.iter().map(|b| b.num_rows()).sum();
         let props = writer_properties_for(rows_in);
-        let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(perr)?;
-        let mut rows = 0u64;
-        for b in batches {
-            rows += b.num_rows() as u64;
-            w.write(b).map_err(|source| LakeError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
-        }
-        let file = w.into_inner().map_err(|source| LakeError::Parquet {
-            path: path.clone(),
-            source,
-        })?;
+        let rows = rows_in as u64;
+        let file = match batches {
+            [batch] if crate::encode::supports(&schema) && !arrow_writer_forced() => {
+                crate::encode::write_batch(file, batch, props).map_err(perr)?
+            }
+            _ => {
+                let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(perr)?;
+                for b in batches {
+                    w.write(b).map_err(|source| LakeError::Parquet {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+                w.into_inner().map_err(|source| LakeError::Parquet {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+        };
         file.sync_all().map_err(io(&path))?;
         let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(StagedFile {

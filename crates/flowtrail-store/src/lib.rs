@@ -18,6 +18,7 @@
 pub mod batch;
 pub mod columns;
 pub mod compact;
+pub mod encode;
 pub mod lake;
 pub mod manifest;
 
