@@ -382,13 +382,13 @@ impl FlowBatchBuilder {
         self.dst_port.append_option(r.dst_port.map(i32::from));
         self.protocol.append_option(r.protocol.map(i32::from));
         self.protocol_name
-            .append_option(r.protocol.and_then(protocol_name));
+            .append_static(r.protocol.and_then(protocol_name));
         opt_u64(&mut self.bytes_out, r.bytes_out);
         opt_u64(&mut self.bytes_in, r.bytes_in);
         opt_u64(&mut self.packets_out, r.packets_out);
         opt_u64(&mut self.packets_in, r.packets_in);
-        self.action.append_option(r.action.map(|a| a.as_str()));
-        self.direction.append_option(direction.map(|d| d.as_str()));
+        self.action.append_static(r.action.map(|a| a.as_str()));
+        self.direction.append_static(direction.map(|d| d.as_str()));
         self.flow_state.append_option(r.flow_state.as_deref());
         self.rule.append_option(r.rule.as_deref());
         self.device.append_option(r.device.as_deref());

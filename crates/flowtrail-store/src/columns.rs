@@ -74,6 +74,8 @@ pub struct DictText {
     index: FxMap<Box<str>, i32>,
     /// The key of the last value appended, for the run shortcut.
     last: Option<i32>,
+    /// Keys of `'static` strings by address and length (see [`DictText::append_static`]).
+    statics: Vec<(usize, usize, i32)>,
     capacity: usize,
     /// Bytes of text held (each distinct value once).
     bytes: usize,
@@ -173,10 +175,31 @@ impl DictText {
         }
     }
 
+    /// Appends a `'static` string (an enum's name, a protocol name): found by its address
+    /// among the few seen in this batch instead of compared byte by byte.
+    pub fn append_static(&mut self, v: Option<&'static str>) {
+        let Some(v) = v else {
+            return self.append_null();
+        };
+        let id = (v.as_ptr() as usize, v.len());
+        let key = match self.statics.iter().find(|s| (s.0, s.1) == id) {
+            Some(s) => s.2,
+            None => {
+                let k = self.key_of(v);
+                if self.statics.len() < 32 {
+                    self.statics.push((id.0, id.1, k));
+                }
+                k
+            }
+        };
+        self.append_key(key);
+    }
+
     /// Takes the column as an Arrow dictionary array, leaving it empty.
     pub fn finish(&mut self) -> ArrayRef {
         let rows = self.len();
         self.leading_nulls = 0;
+        self.statics.clear();
         let keys = std::mem::take(&mut self.keys);
         let nulls = self.valid.take().map(NullBuffer::from);
         let values = std::mem::take(&mut self.values);
@@ -527,6 +550,26 @@ mod tests {
         let a = c.finish();
         assert_eq!(a.len(), 1);
         assert_eq!(a.null_count(), 0);
+        // Static strings share keys with equal values appended otherwise.
+        let owned = String::from("tcp");
+        c.append_static(Some("tcp"));
+        c.append_value(&owned);
+        c.append_static(None);
+        c.append_static(Some("udp"));
+        c.append_static(Some("tcp"));
+        let a = c.finish();
+        let d = a.as_dictionary::<Int32Type>();
+        let values = d.values().as_string::<i32>();
+        let got: Vec<Option<&str>> = d
+            .keys()
+            .iter()
+            .map(|k| k.map(|k| values.value(k as usize)))
+            .collect();
+        assert_eq!(
+            got,
+            [Some("tcp"), Some("tcp"), None, Some("udp"), Some("tcp")]
+        );
+        assert_eq!(values.len(), 2);
     }
 
     #[test]

@@ -934,6 +934,23 @@ fn pack(values: impl Iterator<Item = u64>, width: u32, out: &mut Vec<u8>) {
     if width == 0 {
         return;
     }
+    if width <= 32 {
+        // Four bytes at a time: the accumulator holds < 32 bits between values.
+        let mut acc: u64 = 0;
+        let mut bits = 0u32;
+        for v in values {
+            acc |= v << bits;
+            bits += width;
+            if bits >= 32 {
+                out.extend_from_slice(&(acc as u32).to_le_bytes());
+                acc >>= 32;
+                bits -= 32;
+            }
+        }
+        let tail = bits.div_ceil(8) as usize;
+        out.extend_from_slice(&acc.to_le_bytes()[..tail]);
+        return;
+    }
     let mut acc: u128 = 0;
     let mut bits = 0u32;
     for v in values {

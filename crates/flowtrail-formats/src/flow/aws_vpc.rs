@@ -676,14 +676,25 @@ fn header_layout(line: &str, first: bool) -> Option<Layout> {
     header.then(|| Layout::from_names(Tokens::new(line), LayoutSource::Header))
 }
 
-/// Splits a line on runs of spaces and tabs, stopping at a token that starts with `#`.
+/// Splits a line on runs of spaces, tabs and carriage returns, stopping at a token that starts
+/// with `#`. The separators are found with `memchr3` (vectorized), not byte by byte: scanning
+/// the line was a third of this decoder's time.
 struct Tokens<'a> {
-    rest: &'a str,
+    text: &'a str,
+    separators: memchr::Memchr3<'a>,
+    /// Where the next token may start.
+    pos: usize,
+    done: bool,
 }
 
 impl<'a> Tokens<'a> {
     fn new(line: &'a str) -> Tokens<'a> {
-        Tokens { rest: line }
+        Tokens {
+            text: line,
+            separators: memchr::memchr3_iter(b' ', b'\t', b'\r', line.as_bytes()),
+            pos: 0,
+            done: false,
+        }
     }
 }
 
@@ -691,23 +702,26 @@ impl<'a> Iterator for Tokens<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let bytes = self.rest.as_bytes();
-        let start = bytes
-            .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))?;
-        if bytes.get(start) == Some(&b'#') {
-            self.rest = "";
-            return None;
+        while !self.done {
+            let end = match self.separators.next() {
+                Some(e) => e,
+                None => {
+                    self.done = true;
+                    self.text.len()
+                }
+            };
+            let start = std::mem::replace(&mut self.pos, end + 1);
+            if end > start {
+                // Both ends are at ASCII bytes or the string's ends, so they are char boundaries.
+                let tok = self.text.get(start..end)?;
+                if tok.starts_with('#') {
+                    self.done = true;
+                    return None;
+                }
+                return Some(tok);
+            }
         }
-        let len = bytes
-            .get(start..)?
-            .iter()
-            .position(|b| matches!(b, b' ' | b'\t' | b'\r'))
-            .unwrap_or(bytes.len() - start);
-        // Both ends are at ASCII bytes or the string's ends, so they are char boundaries.
-        let tok = self.rest.get(start..start + len)?;
-        self.rest = self.rest.get(start + len..).unwrap_or("");
-        Some(tok)
+        None
     }
 }
 
