@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, ArrayRef, DictionaryArray, Int32Array, PrimitiveBuilder, StringArray,
+    new_null_array, ArrayRef, DictionaryArray, Int32Array, PrimitiveArray, StringArray,
     StringBuilder,
 };
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
@@ -452,10 +452,13 @@ impl PlainText {
     }
 }
 
-/// A primitive column that costs nothing per row while it is all null.
+/// A primitive column that costs nothing per row while it is all null. Values go into a plain
+/// `Vec` (inlined pushes; Arrow's builder was a call per value), validity into a `Vec<bool>`
+/// only from the first null after a value.
 pub struct Int<T: ArrowPrimitiveType> {
-    nulls: usize,
-    b: Option<PrimitiveBuilder<T>>,
+    leading_nulls: usize,
+    values: Vec<T::Native>,
+    valid: Option<Vec<bool>>,
     capacity: usize,
     data_type: DataType,
 }
@@ -463,8 +466,9 @@ pub struct Int<T: ArrowPrimitiveType> {
 impl<T: ArrowPrimitiveType> Int<T> {
     pub fn with_capacity(rows: usize) -> Self {
         Int {
-            nulls: 0,
-            b: None,
+            leading_nulls: 0,
+            values: Vec::new(),
+            valid: None,
             capacity: rows,
             data_type: T::DATA_TYPE,
         }
@@ -476,31 +480,64 @@ impl<T: ArrowPrimitiveType> Int<T> {
         self
     }
 
-    pub fn append_option(&mut self, v: Option<T::Native>) {
-        match (v, self.b.as_mut()) {
-            (Some(v), Some(b)) => b.append_value(v),
-            (None, Some(b)) => b.append_null(),
-            (None, None) => self.nulls += 1,
-            (Some(v), None) => {
-                let mut b = PrimitiveBuilder::<T>::with_capacity(self.capacity.max(self.nulls + 1))
-                    .with_data_type(self.data_type.clone());
-                b.append_nulls(self.nulls);
-                b.append_value(v);
-                self.b = Some(b);
-            }
+    /// Turns the leading run of nulls into stored values, at the first value.
+    #[cold]
+    fn materialize(&mut self) {
+        let nulls = std::mem::take(&mut self.leading_nulls);
+        self.values.reserve(self.capacity.max(nulls + 1));
+        if nulls > 0 {
+            self.values.resize(nulls, T::Native::default());
+            let mut valid = Vec::with_capacity(self.values.capacity());
+            valid.resize(nulls, false);
+            self.valid = Some(valid);
         }
     }
 
+    #[inline]
     pub fn append_value(&mut self, v: T::Native) {
-        self.append_option(Some(v));
+        if self.values.capacity() == 0 {
+            self.materialize();
+        }
+        self.values.push(v);
+        if let Some(valid) = self.valid.as_mut() {
+            valid.push(true);
+        }
+    }
+
+    #[inline]
+    pub fn append_null(&mut self) {
+        if self.values.capacity() == 0 {
+            self.leading_nulls += 1;
+            return;
+        }
+        let n = self.values.len();
+        let valid = self.valid.get_or_insert_with(|| {
+            let mut v = Vec::with_capacity(self.values.capacity());
+            v.resize(n, true);
+            v
+        });
+        valid.push(false);
+        self.values.push(T::Native::default());
+    }
+
+    #[inline]
+    pub fn append_option(&mut self, v: Option<T::Native>) {
+        match v {
+            Some(v) => self.append_value(v),
+            None => self.append_null(),
+        }
     }
 
     pub fn finish(&mut self) -> ArrayRef {
-        let nulls = std::mem::take(&mut self.nulls);
-        match self.b.take() {
-            Some(mut b) => Arc::new(b.finish()),
-            None => new_null_array(&self.data_type, nulls),
+        let nulls = std::mem::take(&mut self.leading_nulls);
+        let values = std::mem::take(&mut self.values);
+        let valid = self.valid.take();
+        if values.is_empty() {
+            return new_null_array(&self.data_type, nulls);
         }
+        let a = PrimitiveArray::<T>::new(ScalarBuffer::from(values), valid.map(NullBuffer::from))
+            .with_data_type(self.data_type.clone());
+        Arc::new(a)
     }
 }
 
@@ -639,7 +676,7 @@ mod tests {
             i.append_option(None);
             d.append_null();
         }
-        assert!(t.b.is_none() && i.b.is_none());
+        assert!(t.b.is_none() && i.values.capacity() == 0);
         t.append_value("x");
         i.append_value(7);
         let (t, i, d) = (t.finish(), i.finish(), d.finish());

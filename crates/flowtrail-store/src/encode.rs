@@ -488,28 +488,48 @@ impl Encoder {
     ) -> Result<(Bytes, ColumnCloseResult)> {
         let rows = keys.len();
         // Only the values some row uses go into the dictionary, the statistics and the bloom
-        // filter (a batch cut from a larger dictionary may hold others).
-        let mut remap = vec![u32::MAX; dict.len()];
-        let mut used: Vec<&[u8]> = Vec::with_capacity(dict.len());
-        let mut compact: Vec<u32> = Vec::with_capacity(rows);
+        // filter (a batch cut from a larger dictionary may hold others). The builder's own
+        // dictionaries hold only used values, so the common case copies the keys as they are.
+        let mut seen = vec![false; dict.len()];
+        let mut distinct = 0usize;
         for (i, &k) in keys.iter().enumerate() {
             if !is_valid(nulls, i) {
-                compact.push(0);
                 continue;
             }
-            let k = usize::try_from(k)
+            let slot = usize::try_from(k)
                 .ok()
-                .filter(|&k| k < dict.len())
+                .and_then(|k| seen.get_mut(k))
                 .ok_or_else(|| {
                     ParquetError::General(format!("dictionary key {k} out of range at row {i}"))
                 })?;
-            let slot = &mut remap[k];
-            if *slot == u32::MAX {
-                *slot = used.len() as u32;
-                used.push(dict[k]);
+            if !*slot {
+                *slot = true;
+                distinct += 1;
             }
-            compact.push(*slot);
         }
+        let (used, compact): (Vec<&[u8]>, Vec<u32>) = if distinct == dict.len() {
+            (dict.to_vec(), keys.iter().map(|&k| k as u32).collect())
+        } else {
+            let mut remap = vec![u32::MAX; dict.len()];
+            let mut used = Vec::with_capacity(distinct);
+            for (k, v) in dict.iter().enumerate() {
+                if seen[k] {
+                    remap[k] = used.len() as u32;
+                    used.push(*v);
+                }
+            }
+            let compact = keys
+                .iter()
+                .map(|&k| {
+                    remap
+                        .get(k as usize)
+                        .copied()
+                        .filter(|&r| r != u32::MAX)
+                        .unwrap_or(0)
+                })
+                .collect();
+            (used, compact)
+        };
         self.text_chunk(
             desc,
             rows,
@@ -1373,6 +1393,28 @@ mod tests {
                 "n={n}"
             );
         }
+    }
+
+    #[test]
+    fn unused_dictionary_values_stay_out_of_the_file() {
+        let keys = Int32Array::from(vec![Some(3), Some(1), None, Some(3)]);
+        let values = StringArray::from(vec!["a", "b", "c", "d"]);
+        let a: ArrayRef =
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).expect("dict"));
+        let schema = Schema::new(vec![Field::new("host", a.data_type().clone(), true)]);
+        let b = RecordBatch::try_new(Arc::new(schema), vec![a.clone()]).expect("batch");
+        let bytes = write_batch(Vec::new(), &b, WriterProperties::default()).expect("write");
+        let r = SerializedFileReader::new(Bytes::from(bytes.clone())).expect("reader");
+        match r.metadata().row_group(0).column(0).statistics() {
+            Some(Statistics::ByteArray(s)) => {
+                assert_eq!(s.min_opt().map(|v| v.data()), Some(&b"b"[..]));
+                assert_eq!(s.max_opt().map(|v| v.data()), Some(&b"d"[..]));
+                assert_eq!(s.null_count_opt(), Some(1));
+            }
+            other => panic!("statistics: {other:?}"),
+        }
+        let back = read(bytes);
+        assert_eq!(as_plain(back.column(0)).as_ref(), as_plain(&a).as_ref());
     }
 
     #[test]
