@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Int32Type, Int64Type, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, TimeUnit};
 use bytes::Bytes;
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, Encoding};
@@ -90,7 +90,7 @@ pub fn write_batch<W: Write + Send>(
     }
     let descr = ArrowSchemaConverter::new().convert(&schema)?;
     let mut props = props;
-    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+    add_encoded_arrow_schema_to_metadata(&stored_schema(&schema), &mut props);
     let mut w = SerializedFileWriter::new(sink, descr.root_schema_ptr(), Arc::new(props.clone()))?;
     if batch.num_rows() > 0 {
         let mut rg = w.next_row_group()?;
@@ -103,6 +103,23 @@ pub fn write_batch<W: Write + Send>(
         rg.close()?;
     }
     w.into_inner()
+}
+
+/// The Arrow schema embedded in a file: dictionary text declared as plain `Utf8`. Readers take
+/// the embedded type as the column's type; a query engine that reads text as `Utf8View`
+/// (DataFusion) decodes a `Utf8` column's dictionary pages straight into views, but reads a
+/// declared dictionary as a dictionary and then casts it row by row (7 % of a top-talkers
+/// query). The pages are dictionary-encoded either way.
+fn stored_schema(schema: &Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Dictionary(_, v) => f.as_ref().clone().with_data_type(v.as_ref().clone()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// The compressors of a file's pages, created once per file and reused by every column.
@@ -1078,7 +1095,6 @@ mod tests {
         DictionaryArray, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray,
     };
     use arrow::compute::cast;
-    use arrow::datatypes::Field;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -1240,7 +1256,11 @@ mod tests {
         let props = crate::lake::writer_properties_for(rows);
         let ours = write_batch(Vec::new(), &b, props.clone()).expect("write");
         let back = read(ours.clone());
-        assert_eq!(back.schema(), b.schema(), "the Arrow schema is embedded");
+        assert_eq!(
+            back.schema().as_ref(),
+            &stored_schema(&b.schema()),
+            "the Arrow schema is embedded, dictionary text as Utf8"
+        );
         assert_eq!(back.num_rows(), rows);
         for (i, f) in b.schema().fields().iter().enumerate() {
             assert_eq!(
@@ -1255,7 +1275,13 @@ mod tests {
             .expect("arrow writer");
         w.write(&b).expect("write");
         let theirs = read(w.into_inner().expect("close"));
-        assert_eq!(theirs, back);
+        for i in 0..b.num_columns() {
+            assert_eq!(
+                as_plain(theirs.column(i)).as_ref(),
+                back.column(i).as_ref(),
+                "column {i}"
+            );
+        }
     }
 
     #[test]
