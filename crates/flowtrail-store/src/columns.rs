@@ -233,10 +233,22 @@ pub struct DictIp {
     /// Their canonical text, concatenated, and where each starts (plus the end).
     text: String,
     offsets: Vec<i32>,
-    /// Open addressing over `addrs`: a slot holds key + 1, 0 when free.
-    table: Vec<u32>,
+    /// Open addressing over `addrs`: a slot holds the address's low 32 bits (the IPv4 address
+    /// itself for IPv4) and its key + 1 (0 when free), with [`V6_KEY`] set for an IPv6
+    /// address. An IPv4 lookup is settled in the slot, without reading `addrs`.
+    table: Vec<(u32, u32)>,
     last: Option<(u128, i32)>,
     capacity: usize,
+}
+
+/// Marks a table slot whose address is not IPv4 (so it must be compared in full).
+const V6_KEY: u32 = 1 << 31;
+
+/// The IPv4-mapped prefix of a 128-bit address (`::ffff:0:0/96`).
+const V4_MAPPED: u128 = 0xffff_0000_0000;
+
+fn is_v4(bits: u128) -> bool {
+    bits >> 32 == V4_MAPPED >> 32
 }
 
 fn ip_bits(ip: &IpAddr) -> u128 {
@@ -281,26 +293,43 @@ impl DictIp {
             }
         }
         if self.table.is_empty() {
-            self.table = vec![0; 1024];
+            self.table = vec![(0, 0); 1024];
             self.offsets.push(0);
         }
         let table_bits = self.table.len().trailing_zeros();
         let mask = self.table.len() - 1;
+        let tag = bits as u32;
+        let v4 = is_v4(bits);
         let mut s = ip_slot(bits, table_bits);
         let k = loop {
             match self.table[s] {
-                0 => {
+                (_, 0) => {
                     let k = self.addrs.len();
+                    if k >= V6_KEY as usize - 1 {
+                        // Past 2^31 distinct addresses a batch cannot be written anyway.
+                        unreachable!("address dictionary overflow");
+                    }
                     self.addrs.push(bits);
                     crate::batch::push_ip_text(ip, &mut self.text);
                     self.offsets.push(self.text.len() as i32);
-                    self.table[s] = k as u32 + 1;
+                    let flag = if v4 { 0 } else { V6_KEY };
+                    self.table[s] = (tag, (k as u32 + 1) | flag);
                     if self.addrs.len() * 2 > self.table.len() {
                         self.grow();
                     }
                     break k as i32;
                 }
-                e if self.addrs[(e - 1) as usize] == bits => break (e - 1) as i32,
+                (t, e) if t == tag => {
+                    let k = (e & !V6_KEY) - 1;
+                    let stored_v4 = e & V6_KEY == 0;
+                    if v4 && stored_v4 {
+                        break k as i32;
+                    }
+                    if !v4 && !stored_v4 && self.addrs.get(k as usize) == Some(&bits) {
+                        break k as i32;
+                    }
+                    s = (s + 1) & mask;
+                }
                 _ => s = (s + 1) & mask,
             }
         };
@@ -312,13 +341,14 @@ impl DictIp {
         let size = self.table.len() * 2;
         let table_bits = size.trailing_zeros();
         self.table.clear();
-        self.table.resize(size, 0);
+        self.table.resize(size, (0, 0));
         for (k, &bits) in self.addrs.iter().enumerate() {
             let mut s = ip_slot(bits, table_bits);
-            while self.table[s] != 0 {
+            while self.table[s].1 != 0 {
                 s = (s + 1) & (size - 1);
             }
-            self.table[s] = k as u32 + 1;
+            let flag = if is_v4(bits) { 0 } else { V6_KEY };
+            self.table[s] = (bits as u32, (k as u32 + 1) | flag);
         }
     }
 
@@ -631,6 +661,15 @@ mod tests {
         for i in 0..5000u32 {
             c.append_option(Some(&IpAddr::from((i * 7919).to_be_bytes())));
         }
+        // IPv6 addresses sharing their low 32 bits with IPv4 ones stay distinct.
+        let twins: Vec<IpAddr> = ["2001:db8::a00:1", "::a00:1", "::ffff:0:a00:1"]
+            .iter()
+            .map(|s| s.parse().expect("ip"))
+            .collect();
+        for ip in &twins {
+            c.append_option(Some(ip));
+            c.append_option(Some(&"10.0.0.1".parse().expect("ip")));
+        }
         let a = c.finish();
         let d = a.as_dictionary::<Int32Type>();
         let values = d.values().as_string::<i32>();
@@ -657,9 +696,21 @@ mod tests {
                 Some(IpAddr::from((i * 7919).to_be_bytes()).to_string().as_str())
             );
         }
+        let tail: Vec<Option<&str>> = got[7 + 5000..].to_vec();
+        assert_eq!(
+            tail,
+            [
+                Some("2001:db8::a00:1"),
+                Some("10.0.0.1"),
+                Some("::a00:1"),
+                Some("10.0.0.1"),
+                Some("::ffff:0:a00:1"),
+                Some("10.0.0.1")
+            ]
+        );
         assert_eq!(
             values.len(),
-            3 + 5000,
+            3 + 5000 + 3,
             "each distinct address is stored once"
         );
         assert!(c.finish().is_empty());
