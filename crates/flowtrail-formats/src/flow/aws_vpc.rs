@@ -700,12 +700,22 @@ fn zero_bytes(x: u64) -> u64 {
 }
 
 /// The high bit of every space, tab or carriage return among the 8 bytes at `at`.
+#[inline]
 fn separators(bytes: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    let chunk = bytes.get(at..).unwrap_or(&[]);
-    let n = chunk.len().min(8);
-    w[..n].copy_from_slice(&chunk[..n]);
-    let x = u64::from_le_bytes(w);
+    let x = match bytes
+        .get(at..at + 8)
+        .and_then(|c| <[u8; 8]>::try_from(c).ok())
+    {
+        Some(w) => u64::from_le_bytes(w),
+        None => {
+            // The line's last bytes, padded with zeros (never a separator).
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(bytes.get(at..).unwrap_or(&[])) {
+                *d = *s;
+            }
+            u64::from_le_bytes(w)
+        }
+    };
     zero_bytes(x ^ (LO * u64::from(b' ')))
         | zero_bytes(x ^ (LO * u64::from(b'\t')))
         | zero_bytes(x ^ (LO * u64::from(b'\r')))
@@ -723,6 +733,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// The offset of the next separator, or the end of the line.
+    #[inline]
     fn next_separator(&mut self) -> usize {
         let len = self.text.len();
         while self.mask == 0 {
@@ -741,6 +752,7 @@ impl<'a> Tokens<'a> {
 impl<'a> Iterator for Tokens<'a> {
     type Item = &'a str;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a str> {
         while !self.done {
             let end = self.next_separator();
