@@ -40,6 +40,18 @@ pub(crate) fn parse_u64_bytes(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 {
         return None;
     }
+    if b.len() <= 19 {
+        // Nineteen digits cannot overflow: no checked arithmetic on the common path.
+        let mut v: u64 = 0;
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + u64::from(d);
+        }
+        return Some(v);
+    }
     let mut v: u64 = 0;
     for &c in b {
         let d = c.wrapping_sub(b'0');
@@ -81,27 +93,41 @@ pub(crate) fn parse_ip_zoned(s: &str) -> Option<IpAddr> {
     None
 }
 
+/// Parses a dotted-quad IPv4 address in one pass: four parts of 1-3 digits, each at most 255,
+/// no leading zeros (`010.0.0.1` is ambiguous between decimal and octal, so it is refused).
 pub(crate) fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut parts = b.split(|c| *c == b'.');
-    for octet in octets.iter_mut() {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
-            return None;
-        }
-        let mut v: u16 = 0;
-        for &c in part {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            v = v * 10 + u16::from(d);
-        }
-        *octet = u8::try_from(v).ok()?;
-    }
-    if parts.next().is_some() {
+    if !(7..=15).contains(&b.len()) {
         return None;
     }
+    let mut octets = [0u8; 4];
+    let mut part = 0usize;
+    let mut v: u32 = 0;
+    let mut digits = 0u32;
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || part == 3 {
+                return None;
+            }
+            octets[part] = v as u8;
+            part += 1;
+            v = 0;
+            digits = 0;
+            continue;
+        }
+        let d = c.wrapping_sub(b'0');
+        if d > 9 || (digits == 1 && v == 0) || digits == 3 {
+            return None;
+        }
+        v = v * 10 + u32::from(d);
+        if v > 255 {
+            return None;
+        }
+        digits += 1;
+    }
+    if part != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = v as u8;
     Some(Ipv4Addr::from(octets))
 }
 
@@ -597,6 +623,52 @@ mod tests {
         }
         for bad in ["", "01", "1.", ".5", "+1", "1e", "T", "XXXX"] {
             assert!(!is_json_number(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv4_and_integer_parsers_match_std() {
+        // Every string of up to 8 characters over a small alphabet, plus longer shapes.
+        let alphabet = [b'0', b'1', b'2', b'5', b'9', b'.', b'x'];
+        let mut cases: Vec<String> = vec![
+            "255.255.255.255".into(),
+            "256.1.1.1".into(),
+            "1.2.3.4.".into(),
+            ".1.2.3.4".into(),
+            "1..2.3".into(),
+            "01.2.3.4".into(),
+            "1.2.3.04".into(),
+            "0.0.0.0".into(),
+            "100.200.250.199".into(),
+            "1234.1.1.1".into(),
+            "1.2.3.4 ".into(),
+            "9999999999999999999".into(),
+            "09".into(),
+        ];
+        let mut n = 0u64;
+        while n < 7u64.pow(7) {
+            let mut x = n;
+            let mut t = String::new();
+            loop {
+                t.push(alphabet[(x % 7) as usize] as char);
+                x /= 7;
+                if x == 0 {
+                    break;
+                }
+            }
+            cases.push(format!("1.{t}"));
+            cases.push(t);
+            n += 1;
+        }
+        for c in &cases {
+            assert_eq!(
+                parse_ipv4(c.as_bytes()),
+                c.parse::<Ipv4Addr>().ok(),
+                "{c:?}"
+            );
+            if !c.starts_with('+') {
+                assert_eq!(parse_u64(c), c.parse::<u64>().ok(), "{c:?}");
+            }
         }
     }
 
