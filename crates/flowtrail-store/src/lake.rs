@@ -86,6 +86,56 @@ pub struct StagedFile {
     pub file: CommittedFile,
 }
 
+/// The lock file queries hold shared while they run, and a replacing commit (compaction) holds
+/// exclusively while it swaps files, so a flowtrail query sees a partition either before or
+/// after a swap: never a vanished file, never both the old files and their replacement.
+const READERS_LOCK: &str = "_manifest/readers.lock";
+
+/// A query's shared hold on its lake's readers lock, released when dropped (see
+/// [`ReadGuard::acquire`]).
+pub struct ReadGuard {
+    _file: Option<File>,
+}
+
+impl ReadGuard {
+    /// Waits for a file swap in progress to end, then holds the lake's readers lock shared until
+    /// dropped. Best effort: a lake without a `_manifest` folder (nothing ingested yet) or on a
+    /// read-only medium gives an empty guard, as there is no writer to exclude.
+    pub fn acquire(root: &Path) -> ReadGuard {
+        let p = root.join(READERS_LOCK);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .or_else(|_| File::open(&p))
+            .ok()
+            .filter(|f| f.lock_shared().is_ok());
+        ReadGuard { _file: file }
+    }
+
+    /// Returns true when the guard holds the lock.
+    pub fn held(&self) -> bool {
+        self._file.is_some()
+    }
+}
+
+/// An exclusive hold on the readers lock for the span of a file swap.
+struct SwapGuard<'a>(&'a File);
+
+impl<'a> SwapGuard<'a> {
+    fn take(f: &'a File, path: &Path) -> Result<SwapGuard<'a>, LakeError> {
+        f.lock().map_err(io(path))?;
+        Ok(SwapGuard(f))
+    }
+}
+
+impl Drop for SwapGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
 /// An open lake, holding its exclusive ingest lock until dropped.
 pub struct Lake {
     root: PathBuf,
@@ -94,6 +144,8 @@ pub struct Lake {
     journal: Mutex<File>,
     ingested: Mutex<HashMap<InputKey, InputEntry>>,
     _lock: File,
+    /// The readers lock (see [`READERS_LOCK`]), taken exclusively around file swaps.
+    readers: Mutex<File>,
     /// What recovery did when the lake was opened: (files moved into place, staged files removed).
     pub recovered: (u64, u64),
     failpoint: Option<Failpoint>,
@@ -226,8 +278,23 @@ impl Lake {
             }
             Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
+        let readers_path = root.join(READERS_LOCK);
+        let readers = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&readers_path)
+            .map_err(io(&readers_path))?;
         let jpath = root.join("_manifest/journal.jsonl");
         let (commits, _bad_tail) = read_journal(&jpath)?;
+        // Finishing an interrupted replacement is a swap: keep queries out while it happens.
+        let swap = commits
+            .iter()
+            .any(|c| c.removed.iter().any(|r| root.join(r).exists()));
+        let _swap = match swap {
+            true => Some(SwapGuard::take(&readers, &readers_path)?),
+            false => None,
+        };
         let mut moved = 0;
         let mut ingested = HashMap::new();
         for c in &commits {
@@ -265,6 +332,7 @@ impl Lake {
                 removed += 1;
             }
         }
+        drop(_swap);
         let journal = OpenOptions::new()
             .create(true)
             .append(true)
@@ -281,6 +349,7 @@ impl Lake {
             journal: Mutex::new(journal),
             ingested: Mutex::new(ingested),
             _lock: lock,
+            readers: Mutex::new(readers),
             recovered: (moved, removed),
             failpoint: None,
             commits: AtomicU64::new(0),
@@ -411,6 +480,22 @@ impl Lake {
         if self.failpoint == Some(Failpoint::AfterJournal(nth)) {
             std::process::abort();
         }
+        // A replacement swaps files under running queries' feet: wait for them, and keep new
+        // ones out until the old files are gone. Plain ingest commits only add files and never
+        // wait (a live listener must not stall behind a long query).
+        let rpath = self.root.join(READERS_LOCK);
+        let readers = match commit.removed.is_empty() {
+            true => None,
+            false => Some(
+                self.readers
+                    .lock()
+                    .map_err(|_| io(&rpath)(std::io::Error::other("readers lock poisoned")))?,
+            ),
+        };
+        let _swap = match readers.as_deref() {
+            Some(f) => Some(SwapGuard::take(f, &rpath)?),
+            None => None,
+        };
         for f in &commit.files {
             let fin = self.root.join(&f.path);
             if let Some(parent) = fin.parent() {

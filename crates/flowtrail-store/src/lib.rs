@@ -26,5 +26,5 @@ pub use batch::{
     flow_schema, http_schema, FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder, InputTag,
 };
 pub use compact::{compact, CompactOptions, CompactReport};
-pub use lake::{Failpoint, Lake, LakeError, Partition, StagedFile, Table};
+pub use lake::{Failpoint, Lake, LakeError, Partition, ReadGuard, StagedFile, Table};
 pub use manifest::{InputEntry, InputKey};

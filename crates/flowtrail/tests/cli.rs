@@ -982,3 +982,103 @@ fn compaction_covers_http_and_leaves_damaged_files_alone() {
     assert_eq!(query_json(&lake, &["--sql", all]), before);
     assert_eq!(parquet_files(&lake.join("http")).len(), 1);
 }
+
+#[test]
+fn queries_during_compaction_see_every_row_once() {
+    // Many small files (one commit per input, per hour), compacted in bins of two or three
+    // files, while queries run back to back: every query must succeed with the full answer,
+    // never hitting a file compaction just removed or counting a bin and its replacement.
+    let t = Tmp::new("compact-race");
+    let lake = t.0.join("lake");
+    let inputs = t.0.join("in");
+    let mut rows = 0u64;
+    let mut bytes = 0u64;
+    for i in 0..60u64 {
+        let mut text = String::from(HEADER);
+        text.push('\n');
+        for j in 0..40u64 {
+            // Three hours, so each input lands in three partitions.
+            let start = 1418530000 + (j % 3) * 3600 + i;
+            let b = 1000 + i * 40 + j;
+            text.push_str(&format!(
+                "2 123456789010 eni-{i} 10.0.{i}.{j} 198.51.100.7 4{j:04} 443 6 3 {b} {start} {} ACCEPT OK\n",
+                start + 30
+            ));
+            rows += 1;
+            bytes += b;
+        }
+        write(&inputs.join(format!("f{i:02}.log")), text.as_bytes());
+    }
+    let out = run(
+        &[
+            "ingest",
+            "--threads",
+            "1",
+            "--flush-rows",
+            "10",
+            inputs.to_str().expect("p"),
+        ],
+        &lake,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = parquet_files(&lake.join("flows")).len();
+    assert!(files >= 150, "expected many small files, got {files}");
+
+    let sql = "SELECT count(*) AS n, sum(bytes_out) AS b FROM flows";
+    let want = (rows, bytes);
+    let answer = |lake: &Path| -> Result<(u64, u64), String> {
+        let out = run(&["query", "--sql", sql, "-o", "json"], lake);
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stdout)))?;
+        let r = &v[0];
+        Ok((r["n"].as_u64().unwrap_or(0), r["b"].as_u64().unwrap_or(0)))
+    };
+    assert_eq!(answer(&lake), Ok(want), "before compaction");
+
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (compacted, answers) = std::thread::scope(|s| {
+        let c = s.spawn(|| {
+            let out = run(
+                &["compact", "--threads", "2", "--target-rows", "45", "--json"],
+                &lake,
+            );
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            out
+        });
+        let q = s.spawn(|| {
+            let mut answers = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                answers.push(answer(&lake));
+            }
+            answers
+        });
+        (c.join().expect("compact"), q.join().expect("queries"))
+    });
+    assert!(
+        compacted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compacted.stderr)
+    );
+    let s = summary(&compacted);
+    let after = s["tables"]["flows"]["files_after"].as_u64().unwrap_or(0);
+    assert!(after >= 25, "expected many swaps (one per new file): {s}");
+    eprintln!("{} queries ran during compaction: {s}", answers.len());
+    assert!(!answers.is_empty());
+    let bad: Vec<_> = answers.iter().filter(|a| **a != Ok(want)).collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} queries during compaction went wrong: {:?}",
+        bad.len(),
+        answers.len(),
+        bad.first()
+    );
+    assert!(parquet_files(&lake.join("flows")).len() < files / 2);
+    assert_eq!(answer(&lake), Ok(want), "after compaction");
+}

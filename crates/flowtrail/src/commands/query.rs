@@ -60,6 +60,8 @@ pub(crate) fn execute_timed(
     exec: &ExecArgs,
 ) -> anyhow::Result<Vec<arrow::array::RecordBatch>> {
     check_lake(lake)?;
+    // Held for the whole session: a compaction waits to swap files until the query is done.
+    let _readers = flowtrail_store::ReadGuard::acquire(lake);
     let show = exec.timing || exec.runs > 1;
     let t0 = std::time::Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
