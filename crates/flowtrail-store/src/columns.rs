@@ -62,21 +62,104 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// Per-row slots of a column (dictionary keys or integers) with their nulls, costing nothing per
+/// row while the column is all null: the leading nulls are only counted, and validity is
+/// materialized at the first null after a value (`None`: all valid so far).
+#[derive(Default)]
+pub struct Slots<T> {
+    leading_nulls: usize,
+    values: Vec<T>,
+    valid: Option<Vec<bool>>,
+    capacity: usize,
+}
+
+impl<T: Copy + Default> Slots<T> {
+    pub fn with_capacity(rows: usize) -> Self {
+        Slots {
+            leading_nulls: 0,
+            values: Vec::new(),
+            valid: None,
+            capacity: rows,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.leading_nulls + self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True while no value has been pushed since the last `take`.
+    fn all_null(&self) -> bool {
+        self.values.capacity() == 0
+    }
+
+    /// Turns the leading run of nulls into stored slots, at the first value.
+    #[cold]
+    fn materialize(&mut self) {
+        let nulls = std::mem::take(&mut self.leading_nulls);
+        self.values.reserve(self.capacity.max(nulls + 1));
+        if nulls > 0 {
+            self.values.resize(nulls, T::default());
+            let mut valid = Vec::with_capacity(self.values.capacity());
+            valid.resize(nulls, false);
+            self.valid = Some(valid);
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, v: T) {
+        if self.all_null() {
+            self.materialize();
+        }
+        self.values.push(v);
+        if let Some(valid) = self.valid.as_mut() {
+            valid.push(true);
+        }
+    }
+
+    #[inline]
+    pub fn push_null(&mut self) {
+        if self.all_null() {
+            self.leading_nulls += 1;
+            return;
+        }
+        let n = self.values.len();
+        let valid = self.valid.get_or_insert_with(|| {
+            let mut v = Vec::with_capacity(self.values.capacity());
+            v.resize(n, true);
+            v
+        });
+        valid.push(false);
+        self.values.push(T::default());
+    }
+
+    /// Takes the rows as (row count, values or `None` when every row is null, validity),
+    /// leaving the slots empty.
+    pub fn take(&mut self) -> (usize, Option<Vec<T>>, Option<NullBuffer>) {
+        let rows = self.len();
+        self.leading_nulls = 0;
+        let values = std::mem::take(&mut self.values);
+        let nulls = self.valid.take().map(NullBuffer::from);
+        match values.is_empty() {
+            true => (rows, None, None),
+            false => (rows, Some(values), nulls),
+        }
+    }
+}
+
 /// A low-cardinality text column stored as dictionary keys.
 #[derive(Default)]
 pub struct DictText {
-    /// Rows appended while the column was all null (no key stored for them yet).
-    leading_nulls: usize,
-    keys: Vec<i32>,
-    /// Validity, materialized at the first null after a value (`None`: all valid so far).
-    valid: Option<Vec<bool>>,
+    keys: Slots<i32>,
     values: Vec<Box<str>>,
     index: FxMap<Box<str>, i32>,
     /// The key of the last value appended, for the run shortcut.
     last: Option<i32>,
     /// Keys of `'static` strings by address and length (see [`DictText::append_static`]).
     statics: Vec<(usize, usize, i32)>,
-    capacity: usize,
     /// Bytes of text held (each distinct value once).
     bytes: usize,
 }
@@ -84,13 +167,13 @@ pub struct DictText {
 impl DictText {
     pub fn with_capacity(rows: usize) -> Self {
         DictText {
-            capacity: rows,
+            keys: Slots::with_capacity(rows),
             ..Default::default()
         }
     }
 
     pub fn len(&self) -> usize {
-        self.leading_nulls + self.keys.len()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -131,41 +214,11 @@ impl DictText {
     /// Appends a row holding the value of `key` (from [`DictText::key_of`] on this column
     /// since its last `finish`).
     pub fn append_key(&mut self, key: i32) {
-        if self.keys.capacity() == 0 {
-            self.materialize();
-        }
         self.keys.push(key);
-        if let Some(valid) = self.valid.as_mut() {
-            valid.push(true);
-        }
-    }
-
-    /// Turns the leading run of nulls into stored keys, at the first value.
-    fn materialize(&mut self) {
-        let nulls = std::mem::take(&mut self.leading_nulls);
-        self.keys
-            .reserve(self.capacity.max(nulls + 1).saturating_sub(self.keys.len()));
-        if nulls > 0 {
-            self.keys.resize(self.keys.len() + nulls, 0);
-            let mut valid = Vec::with_capacity(self.keys.capacity());
-            valid.resize(nulls, false);
-            self.valid = Some(valid);
-        }
     }
 
     pub fn append_null(&mut self) {
-        if self.keys.capacity() == 0 {
-            self.leading_nulls += 1;
-            return;
-        }
-        let n = self.keys.len();
-        let valid = self.valid.get_or_insert_with(|| {
-            let mut v = Vec::with_capacity(self.keys.capacity());
-            v.resize(n, true);
-            v
-        });
-        valid.push(false);
-        self.keys.push(0);
+        self.keys.push_null();
     }
 
     pub fn append_option(&mut self, v: Option<&str>) {
@@ -197,18 +250,15 @@ impl DictText {
 
     /// Takes the column as an Arrow dictionary array, leaving it empty.
     pub fn finish(&mut self) -> ArrayRef {
-        let rows = self.len();
-        self.leading_nulls = 0;
         self.statics.clear();
-        let keys = std::mem::take(&mut self.keys);
-        let nulls = self.valid.take().map(NullBuffer::from);
+        let (rows, keys, nulls) = self.keys.take();
         let values = std::mem::take(&mut self.values);
         self.index.clear();
         self.last = None;
         self.bytes = 0;
-        if values.is_empty() {
+        let Some(keys) = keys.filter(|_| !values.is_empty()) else {
             return new_null_array(&dict_type(), rows);
-        }
+        };
         let values = StringArray::from_iter_values(values.iter().map(|v| v.as_ref()));
         let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
         match DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)) {
@@ -225,9 +275,7 @@ impl DictText {
 /// integers instead of a string. An hour of flows repeats its addresses many times over.
 #[derive(Default)]
 pub struct DictIp {
-    leading_nulls: usize,
-    keys: Vec<i32>,
-    valid: Option<Vec<bool>>,
+    keys: Slots<i32>,
     /// Distinct addresses, in key order.
     addrs: Vec<u128>,
     /// Their canonical text, concatenated, and where each starts (plus the end).
@@ -238,7 +286,6 @@ pub struct DictIp {
     /// address. An IPv4 lookup is settled in the slot, without reading `addrs`.
     table: Vec<(u32, u32)>,
     last: Option<(u128, i32)>,
-    capacity: usize,
 }
 
 /// Marks a table slot whose address is not IPv4 (so it must be compared in full).
@@ -267,13 +314,13 @@ fn ip_slot(bits: u128, table_bits: u32) -> usize {
 impl DictIp {
     pub fn with_capacity(rows: usize) -> Self {
         DictIp {
-            capacity: rows,
+            keys: Slots::with_capacity(rows),
             ..Default::default()
         }
     }
 
     pub fn len(&self) -> usize {
-        self.leading_nulls + self.keys.len()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -356,52 +403,23 @@ impl DictIp {
         match ip {
             Some(ip) => {
                 let k = self.key_of(ip);
-                if self.keys.capacity() == 0 {
-                    let nulls = std::mem::take(&mut self.leading_nulls);
-                    self.keys.reserve(self.capacity.max(nulls + 1));
-                    if nulls > 0 {
-                        self.keys.resize(nulls, 0);
-                        let mut valid = Vec::with_capacity(self.keys.capacity());
-                        valid.resize(nulls, false);
-                        self.valid = Some(valid);
-                    }
-                }
                 self.keys.push(k);
-                if let Some(valid) = self.valid.as_mut() {
-                    valid.push(true);
-                }
             }
-            None => {
-                if self.keys.capacity() == 0 {
-                    self.leading_nulls += 1;
-                    return;
-                }
-                let n = self.keys.len();
-                let valid = self.valid.get_or_insert_with(|| {
-                    let mut v = Vec::with_capacity(self.keys.capacity());
-                    v.resize(n, true);
-                    v
-                });
-                valid.push(false);
-                self.keys.push(0);
-            }
+            None => self.keys.push_null(),
         }
     }
 
     /// Takes the column as an Arrow dictionary array, leaving it empty.
     pub fn finish(&mut self) -> ArrayRef {
-        let rows = self.len();
-        self.leading_nulls = 0;
-        let keys = std::mem::take(&mut self.keys);
-        let nulls = self.valid.take().map(NullBuffer::from);
+        let (rows, keys, nulls) = self.keys.take();
         let text = std::mem::take(&mut self.text);
         let offsets = std::mem::take(&mut self.offsets);
         self.addrs.clear();
         self.table = Vec::new();
         self.last = None;
-        if offsets.len() < 2 {
+        let Some(keys) = keys.filter(|_| offsets.len() >= 2) else {
             return new_null_array(&dict_type(), rows);
-        }
+        };
         let values = match StringArray::try_new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
             Buffer::from(text.into_bytes()),
@@ -482,24 +500,17 @@ impl PlainText {
     }
 }
 
-/// A primitive column that costs nothing per row while it is all null. Values go into a plain
-/// `Vec` (inlined pushes; Arrow's builder was a call per value), validity into a `Vec<bool>`
-/// only from the first null after a value.
+/// A primitive column that costs nothing per row while it is all null. Values go into plain
+/// [`Slots`] (inlined pushes; Arrow's builder was a call per value).
 pub struct Int<T: ArrowPrimitiveType> {
-    leading_nulls: usize,
-    values: Vec<T::Native>,
-    valid: Option<Vec<bool>>,
-    capacity: usize,
+    slots: Slots<T::Native>,
     data_type: DataType,
 }
 
 impl<T: ArrowPrimitiveType> Int<T> {
     pub fn with_capacity(rows: usize) -> Self {
         Int {
-            leading_nulls: 0,
-            values: Vec::new(),
-            valid: None,
-            capacity: rows,
+            slots: Slots::with_capacity(rows),
             data_type: T::DATA_TYPE,
         }
     }
@@ -510,64 +521,32 @@ impl<T: ArrowPrimitiveType> Int<T> {
         self
     }
 
-    /// Turns the leading run of nulls into stored values, at the first value.
-    #[cold]
-    fn materialize(&mut self) {
-        let nulls = std::mem::take(&mut self.leading_nulls);
-        self.values.reserve(self.capacity.max(nulls + 1));
-        if nulls > 0 {
-            self.values.resize(nulls, T::Native::default());
-            let mut valid = Vec::with_capacity(self.values.capacity());
-            valid.resize(nulls, false);
-            self.valid = Some(valid);
-        }
-    }
-
     #[inline]
     pub fn append_value(&mut self, v: T::Native) {
-        if self.values.capacity() == 0 {
-            self.materialize();
-        }
-        self.values.push(v);
-        if let Some(valid) = self.valid.as_mut() {
-            valid.push(true);
-        }
+        self.slots.push(v);
     }
 
     #[inline]
     pub fn append_null(&mut self) {
-        if self.values.capacity() == 0 {
-            self.leading_nulls += 1;
-            return;
-        }
-        let n = self.values.len();
-        let valid = self.valid.get_or_insert_with(|| {
-            let mut v = Vec::with_capacity(self.values.capacity());
-            v.resize(n, true);
-            v
-        });
-        valid.push(false);
-        self.values.push(T::Native::default());
+        self.slots.push_null();
     }
 
     #[inline]
     pub fn append_option(&mut self, v: Option<T::Native>) {
         match v {
-            Some(v) => self.append_value(v),
-            None => self.append_null(),
+            Some(v) => self.slots.push(v),
+            None => self.slots.push_null(),
         }
     }
 
     pub fn finish(&mut self) -> ArrayRef {
-        let nulls = std::mem::take(&mut self.leading_nulls);
-        let values = std::mem::take(&mut self.values);
-        let valid = self.valid.take();
-        if values.is_empty() {
-            return new_null_array(&self.data_type, nulls);
+        match self.slots.take() {
+            (rows, None, _) => new_null_array(&self.data_type, rows),
+            (_, Some(values), nulls) => Arc::new(
+                PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls)
+                    .with_data_type(self.data_type.clone()),
+            ),
         }
-        let a = PrimitiveArray::<T>::new(ScalarBuffer::from(values), valid.map(NullBuffer::from))
-            .with_data_type(self.data_type.clone());
-        Arc::new(a)
     }
 }
 
@@ -727,7 +706,7 @@ mod tests {
             i.append_option(None);
             d.append_null();
         }
-        assert!(t.b.is_none() && i.values.capacity() == 0);
+        assert!(t.b.is_none() && i.slots.all_null());
         t.append_value("x");
         i.append_value(7);
         let (t, i, d) = (t.finish(), i.finish(), d.finish());
