@@ -18,26 +18,8 @@ const PASSWORD: &str = "s3cret pass";
 const API_ROOT: &str = "intel1";
 const COLLECTION: &str = "5d3c1a2b-9a1e-4c55-8f0e-1b2a3c4d5e6f";
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_flowtrail"))
-}
-
-struct Tmp(PathBuf);
-
-impl Tmp {
-    fn new(name: &str) -> Tmp {
-        let p = std::env::temp_dir().join(format!("ft-taxii-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Tmp(p)
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::{bin, Tmp};
 
 /// The medallion process; killed and reaped on drop.
 struct Server {
