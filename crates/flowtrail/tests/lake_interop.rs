@@ -32,25 +32,7 @@ use flowtrail_schema::{Column, ColumnType, FLOW_COLUMNS, HTTP_COLUMNS};
 use serde_json::{json, Value};
 
 mod common;
-use common::{bin, Tmp};
-
-fn duckdb_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import duckdb"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        // CI installs duckdb: there a missing module is a failure, not a skip.
-        assert!(
-            std::env::var_os("FLOWTRAIL_REQUIRE_DUCKDB").is_none(),
-            "FLOWTRAIL_REQUIRE_DUCKDB is set but python3 cannot import duckdb"
-        );
-        eprintln!("skipping: python3 module duckdb not installed (pip install duckdb)");
-    }
-    ok
-}
+use common::{bin, python_module, Tmp};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -862,7 +844,7 @@ fn layout(lake: &Path, tables: &[&str]) -> Vec<Table> {
 
 #[test]
 fn duckdb_reads_the_lake_as_flowtrail_does() {
-    if !duckdb_available() {
+    if !python_module("duckdb", "FLOWTRAIL_REQUIRE_DUCKDB") {
         return;
     }
     let started = Instant::now();

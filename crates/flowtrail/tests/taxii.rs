@@ -19,7 +19,7 @@ const API_ROOT: &str = "intel1";
 const COLLECTION: &str = "5d3c1a2b-9a1e-4c55-8f0e-1b2a3c4d5e6f";
 
 mod common;
-use common::{bin, Tmp};
+use common::{bin, python_module, Tmp};
 
 /// The medallion process; killed and reaped on drop.
 struct Server {
@@ -33,24 +33,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn medallion_installed() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import medallion"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("FLOWTRAIL_REQUIRE_TAXII_SERVER").is_none(),
-            "FLOWTRAIL_REQUIRE_TAXII_SERVER is set but medallion is not installed \
-             (python3 -m pip install medallion)"
-        );
-        eprintln!("SKIPPED: medallion not installed (pip install medallion)");
-    }
-    ok
 }
 
 fn indicator(n: u32, pattern: &str, name: &str, modified: &str) -> Value {
@@ -268,7 +250,7 @@ fn collection_url(server: &Server) -> String {
 
 #[test]
 fn taxii_collection_as_feed() {
-    if !medallion_installed() {
+    if !python_module("medallion", "FLOWTRAIL_REQUIRE_TAXII_SERVER") {
         return;
     }
     let tmp = Tmp::new("feed");

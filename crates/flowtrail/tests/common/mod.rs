@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The `flowtrail` binary under test.
 pub fn bin() -> Command {
@@ -26,4 +26,24 @@ impl Drop for Tmp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Whether `python3` can import `module`. When it cannot, the test skips with a message naming
+/// the pip package, unless the environment variable `require` is set (CI installs the module
+/// and sets it): then the missing module is a failure, not a skip.
+pub fn python_module(module: &str, require: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os(require).is_none(),
+            "{require} is set but python3 cannot import {module} (python3 -m pip install {module})"
+        );
+        eprintln!("SKIPPED: python3 module {module} not installed (pip install {module})");
+    }
+    ok
 }
