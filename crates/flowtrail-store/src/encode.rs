@@ -48,9 +48,10 @@ use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 
 use crate::columns::FxHasher;
 
-/// Rows per data page (at most): small enough that a reader decodes a page in cache, large
-/// enough that page headers cost nothing.
-const PAGE_ROWS: usize = 64 * 1024;
+/// Rows per data page (at most): small enough that a reader decodes a page in cache and that
+/// early pages of a dictionary column are written at the width of the keys seen so far (64 Ki
+/// rows made the lake 2.5 % larger), large enough that page headers cost nothing.
+const PAGE_ROWS: usize = 20 * 1024;
 
 /// Bytes of PLAIN values per data page (at most, past the first value) for text columns.
 const PAGE_BYTES: usize = 1 << 20;
@@ -739,9 +740,8 @@ impl Encoder {
             bounds,
             Encoding::RLE_DICTIONARY,
             |s, e, page, scratch, _| {
-                page.push(bit_width);
                 let slice = keys.get(s..e).unwrap_or(&[]);
-                if has_nulls {
+                let valid: &[u32] = if has_nulls {
                     scratch.clear();
                     scratch.extend(
                         (s..e)
@@ -749,10 +749,17 @@ impl Encoder {
                             .filter(|(i, _)| is_valid(nulls, *i))
                             .map(|(_, k)| *k),
                     );
-                    hybrid(scratch, bit_width, page);
+                    scratch
                 } else {
-                    hybrid(slice, bit_width, page);
-                }
+                    slice
+                };
+                // Each page at the width of its own largest key: keys are numbered in order of
+                // first appearance and rows arrive roughly in time order, so early pages of a
+                // time or counter column need fewer bits than the whole dictionary.
+                let max = valid.iter().copied().max().unwrap_or(0);
+                let width = key_width(max as usize + 1).min(bit_width);
+                page.push(width);
+                hybrid(valid, width, page);
             },
         )
     }
