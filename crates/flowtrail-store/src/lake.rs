@@ -113,11 +113,6 @@ impl ReadGuard {
             .filter(|f| f.lock_shared().is_ok());
         ReadGuard { _file: file }
     }
-
-    /// Returns true when the guard holds the lock.
-    pub fn held(&self) -> bool {
-        self._file.is_some()
-    }
 }
 
 /// An exclusive hold on the readers lock for the span of a file swap.
