@@ -91,6 +91,15 @@ pub struct StagedFile {
 /// after a swap: never a vanished file, never both the old files and their replacement.
 const READERS_LOCK: &str = "_manifest/readers.lock";
 
+/// Opens (creating if missing, never truncating) a file used only for its lock.
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
 /// A query's shared hold on its lake's readers lock, released when dropped (see
 /// [`ReadGuard::acquire`]).
 pub struct ReadGuard {
@@ -103,11 +112,7 @@ impl ReadGuard {
     /// read-only medium gives an empty guard, as there is no writer to exclude.
     pub fn acquire(root: &Path) -> ReadGuard {
         let p = root.join(READERS_LOCK);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
+        let file = open_lock_file(&p)
             .or_else(|_| File::open(&p))
             .ok()
             .filter(|f| f.lock_shared().is_ok());
@@ -258,12 +263,7 @@ impl Lake {
             fs::create_dir_all(&p).map_err(io(&p))?;
         }
         let lock_path = root.join("_manifest/lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
+        let lock = open_lock_file(&lock_path).map_err(io(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -274,12 +274,7 @@ impl Lake {
             Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
         let readers_path = root.join(READERS_LOCK);
-        let readers = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&readers_path)
-            .map_err(io(&readers_path))?;
+        let readers = open_lock_file(&readers_path).map_err(io(&readers_path))?;
         let jpath = root.join("_manifest/journal.jsonl");
         let (commits, _bad_tail) = read_journal(&jpath)?;
         // Finishing an interrupted replacement is a swap: keep queries out while it happens.
