@@ -3,6 +3,7 @@
 //!
 //! Invariant: this crate never writes to the lake.
 
+pub mod dict_agg;
 pub mod enrich_udf;
 pub mod filter;
 pub mod timerange;
@@ -17,6 +18,7 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use flowtrail_schema::{Column, ColumnType, FLOW_COLUMNS, HTTP_COLUMNS};
 
@@ -69,12 +71,41 @@ pub fn load_intel(root: &Path) -> Result<Option<Arc<flowtrail_enrich::TiIndex>>,
     Ok(Some(Arc::new(store.into_index())))
 }
 
+/// How the query engine is set up beyond the lake and the time range.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Answer `GROUP BY` on a text column from the dictionary keys ([`dict_agg`]). On unless
+    /// `FLOWTRAIL_DICTIONARY_AGGREGATE=off`.
+    pub dictionary_aggregate: bool,
+    /// DataFusion settings applied last (`("datafusion.execution.target_partitions", "4")`).
+    pub settings: Vec<(String, String)>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            dictionary_aggregate: dict_agg::enabled_by_env(),
+            settings: Vec::new(),
+        }
+    }
+}
+
 /// Like [`open_session`], also registering the enrichment functions of `enrich`
 /// (see [`enrich_udf`]); `ti_match` uses the lake's intel store when `enrich.ti` is `None`.
 pub async fn open_session_with(
     root: &Path,
     range: &TimeRange,
     enrich: &Enrichment,
+) -> Result<SessionContext, DataFusionError> {
+    open_session_configured(root, range, enrich, &EngineOptions::default()).await
+}
+
+/// Like [`open_session_with`], with the engine set up by `engine`.
+pub async fn open_session_configured(
+    root: &Path,
+    range: &TimeRange,
+    enrich: &Enrichment,
+    engine: &EngineOptions,
 ) -> Result<SessionContext, DataFusionError> {
     // DATAFUSION_* environment variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tune the
     // engine, including the defaults flowtrail sets here when they are absent.
@@ -90,7 +121,16 @@ pub async fn open_session_with(
         }
     }
     config.options_mut().sql_parser.enable_ident_normalization = true;
-    let ctx = SessionContext::new_with_config(config);
+    for (key, value) in &engine.settings {
+        config.options_mut().set(key, value)?;
+    }
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features();
+    if engine.dictionary_aggregate {
+        state = state.with_physical_optimizer_rule(Arc::new(dict_agg::DictionaryAggregate));
+    }
+    let ctx = SessionContext::new_with_state(state.build());
     udf::register_all(&ctx);
     let mut enrich = enrich.clone();
     if enrich.ti.is_none() {

@@ -1,0 +1,1010 @@
+//! Dictionary-key aggregation: `GROUP BY <text column>` with `sum` and `count`, answered from the
+//! lake's dictionary-encoded Parquet without hashing a string per row.
+//!
+//! The lake writes every address and name column dictionary-encoded: each file holds a few
+//! thousand distinct `src_ip` values and one small integer key per row. DataFusion's hash
+//! aggregate reads those columns as strings and hashes and compares one string per row, which
+//! was over half of a top-talkers query. [`DictionaryAggregate`] is a physical optimizer rule
+//! that replaces such an aggregate, where it reads straight from a lake scan, by
+//! [`DictionaryAggregateExec`]: that operator reads the key column as Arrow dictionary arrays,
+//! maps each distinct dictionary value to a group once per column chunk, and then adds each row
+//! into its group through the key alone.
+//!
+//! The rule applies only when the answer is the same by construction; otherwise the plan is left
+//! alone:
+//! - the aggregate is in `Partial` or `Single` mode, groups by one text column of the files (not
+//!   a partition column, not an expression, no grouping sets), and has no `FILTER` clauses;
+//! - every aggregate is `sum` or `count` (not `DISTINCT`, no `ORDER BY`) of one expression whose
+//!   result and state are a single `Int64` (any expression over the scanned columns is fine:
+//!   `sum(coalesce(bytes_out, 0) + coalesce(bytes_in, 0))`);
+//! - its input is a local Parquet scan with plain column projections and no row limit. A pushed
+//!   down predicate is supported: row groups are pruned by statistics as the scan would, and the
+//!   predicate is evaluated on every batch before aggregation.
+//!
+//! Output rows and types are exactly those of the replaced aggregate (for `Partial`, the
+//! accumulator states the final aggregate expects: `sum` wraps on overflow and is NULL for a
+//! group with no non-NULL input, as DataFusion's). Setting `FLOWTRAIL_DICTIONARY_AGGREGATE=off`
+//! disables the rule (the tests compare both ways).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Int32Array,
+    Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
+use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::compute::{cast, filter, filter_record_batch, take};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::pruning::PruningStatistics;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{Column as LogicalColumn, DataFusionError, Result, ScalarValue};
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileScanConfig, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::ColumnarValue;
+use datafusion::object_store::local::LocalFileSystem;
+use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::utils::{collect_columns, reassign_expr_columns};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
+};
+
+/// The environment variable that turns the rule off (`off`, `0` or `false`).
+pub const DISABLE_ENV: &str = "FLOWTRAIL_DICTIONARY_AGGREGATE";
+
+/// Whether the rule is enabled by the environment (on unless [`DISABLE_ENV`] says off).
+pub fn enabled_by_env() -> bool {
+    !matches!(
+        std::env::var(DISABLE_ENV).as_deref().map(str::trim),
+        Ok("off" | "0" | "false" | "no")
+    )
+}
+
+/// The physical optimizer rule; see the module documentation.
+#[derive(Debug, Default)]
+pub struct DictionaryAggregate;
+
+impl PhysicalOptimizerRule for DictionaryAggregate {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_down(|node| {
+            Ok(match DictionaryAggregateExec::replacing(&node) {
+                Some(exec) => Transformed::yes(Arc::new(exec) as Arc<dyn ExecutionPlan>),
+                None => Transformed::no(node),
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "flowtrail_dictionary_aggregate"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AggKind {
+    Sum,
+    Count,
+}
+
+/// One aggregate: its kind and its argument, rewritten onto [`Plan::columns`].
+#[derive(Debug)]
+struct Agg {
+    kind: AggKind,
+    arg: Arc<dyn PhysicalExpr>,
+    display: String,
+}
+
+/// Where one scanned column comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// A column of the files, by name; cast to `Field`'s type when the file stores another.
+    File,
+    /// A Hive partition column: index into `PartitionedFile::partition_values`.
+    Partition(usize),
+}
+
+/// Everything an execution needs, shared by its partitions.
+#[derive(Debug)]
+struct Plan {
+    /// The key column's name in the files.
+    key: String,
+    /// Columns the predicate and the arguments read (the key too when they use it), with the
+    /// table's types; the predicate and arguments are rewritten onto this schema.
+    columns: SchemaRef,
+    sources: Vec<Source>,
+    aggs: Vec<Agg>,
+    predicate: Option<Arc<dyn PhysicalExpr>>,
+    pruning: Option<Arc<PruningPredicate>>,
+    /// Table schema (file columns, then partition columns): the pruning predicate's schema.
+    table: SchemaRef,
+    batch_size: usize,
+    /// `Single` mode: merge all groups here (no final aggregate follows).
+    merge: bool,
+}
+
+/// Reads a lake scan's files and aggregates by dictionary key; see the module documentation.
+#[derive(Debug)]
+pub struct DictionaryAggregateExec {
+    plan: Arc<Plan>,
+    file_groups: Vec<Vec<PartitionedFile>>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+}
+
+impl DictionaryAggregateExec {
+    /// The replacement for `node`, or `None` where the rule does not apply.
+    fn replacing(node: &Arc<dyn ExecutionPlan>) -> Option<DictionaryAggregateExec> {
+        let agg = node.downcast_ref::<AggregateExec>()?;
+        if !matches!(agg.mode(), AggregateMode::Partial | AggregateMode::Single)
+            || agg.limit_options().is_some()
+            || !agg.dynamic_expressions_produced().is_empty()
+            || agg.filter_expr().iter().any(Option::is_some)
+        {
+            return None;
+        }
+        let group = agg.group_expr();
+        if group.expr().len() != 1
+            || !group.null_expr().is_empty()
+            || group.groups() != [vec![false]]
+        {
+            return None;
+        }
+        let key_out = group.expr()[0].0.downcast_ref::<Column>()?;
+
+        let scan = agg.input().downcast_ref::<DataSourceExec>()?;
+        let config = scan.data_source().downcast_ref::<FileScanConfig>()?;
+        config.file_source.downcast_ref::<ParquetSource>()?;
+        if config.limit.is_some() || config.object_store_url.as_str() != "file:///" {
+            return None;
+        }
+        let table = Arc::clone(config.file_source.table_schema().table_schema());
+        let file_columns = config.file_schema().fields().len();
+
+        // The scan's output columns, as table columns; anything but plain columns declines.
+        let scanned: Vec<usize> = match config.file_source.projection() {
+            Some(p) => p
+                .iter()
+                .map(|e| {
+                    let c = e.expr.downcast_ref::<Column>()?;
+                    (c.name() == e.alias).then_some(c.index())
+                })
+                .collect::<Option<Vec<_>>>()?,
+            None => (0..table.fields().len()).collect(),
+        };
+        let key_index = *scanned.get(key_out.index())?;
+        let key_field = table.field(key_index);
+        if key_index >= file_columns || !is_text(key_field.data_type()) {
+            return None;
+        }
+
+        // The columns the predicate and the arguments read, by name.
+        let mut aggs_raw = Vec::new();
+        for a in agg.aggr_expr() {
+            let kind = match a.fun().name() {
+                "sum" => AggKind::Sum,
+                "count" => AggKind::Count,
+                _ => return None,
+            };
+            let state = a.state_fields().ok()?;
+            let args = a.expressions();
+            if a.is_distinct()
+                || !a.order_bys().is_empty()
+                || args.len() != 1
+                || a.field().data_type() != &DataType::Int64
+                || state.len() != 1
+                || state[0].data_type() != &DataType::Int64
+            {
+                return None;
+            }
+            aggs_raw.push((kind, Arc::clone(&args[0]), a.name().to_string()));
+        }
+        let predicate = config.file_source.filter();
+        let mut used: Vec<String> = Vec::new();
+        let mut note = |e: &Arc<dyn PhysicalExpr>| {
+            for c in collect_columns(e) {
+                if !used.iter().any(|u| u == c.name()) {
+                    used.push(c.name().to_string());
+                }
+            }
+        };
+        for (_, arg, _) in &aggs_raw {
+            note(arg);
+        }
+        if let Some(p) = &predicate {
+            note(p);
+        }
+        let mut fields = Vec::new();
+        let mut sources = Vec::new();
+        for name in &used {
+            let i = table.index_of(name).ok()?;
+            fields.push(table.field(i).clone());
+            sources.push(if i < file_columns {
+                Source::File
+            } else {
+                Source::Partition(i - file_columns)
+            });
+        }
+        let columns: SchemaRef = Arc::new(Schema::new(fields));
+        let mut aggs = Vec::new();
+        for (kind, arg, display) in aggs_raw {
+            let arg = reassign_expr_columns(arg, &columns).ok()?;
+            // The argument must evaluate to Int64 (count accepts anything).
+            if kind == AggKind::Sum && arg.data_type(&columns).ok()? != DataType::Int64 {
+                return None;
+            }
+            aggs.push(Agg { kind, arg, display });
+        }
+        let pruning = predicate.as_ref().and_then(|p| {
+            PruningPredicateBuilder::new()
+                .with_file_schema(Arc::clone(&table))
+                .build(Arc::clone(p))
+        });
+        let predicate = match predicate {
+            Some(p) => Some(reassign_expr_columns(p, &columns).ok()?),
+            None => None,
+        };
+        let plan = Plan {
+            key: key_field.name().clone(),
+            columns,
+            sources,
+            aggs,
+            predicate,
+            pruning,
+            table,
+            batch_size: config.batch_size.unwrap_or(8192).max(1024),
+            merge: matches!(agg.mode(), AggregateMode::Single),
+        };
+        let file_groups: Vec<Vec<PartitionedFile>> = config
+            .file_groups
+            .iter()
+            .map(|g| g.files().to_vec())
+            .collect();
+        let schema = agg.schema();
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(file_groups.len().max(1)),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        );
+        Some(DictionaryAggregateExec {
+            plan: Arc::new(plan),
+            file_groups,
+            schema,
+            properties: Arc::new(properties),
+        })
+    }
+}
+
+impl DisplayAs for DictionaryAggregateExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let aggs: Vec<&str> = self.plan.aggs.iter().map(|a| a.display.as_str()).collect();
+        let files: usize = self.file_groups.iter().map(Vec::len).sum();
+        write!(
+            f,
+            "DictionaryAggregateExec: gby=[{}], aggr=[{}], files={files}",
+            self.plan.key,
+            aggs.join(", ")
+        )?;
+        if let Some(p) = &self.plan.predicate {
+            write!(f, ", predicate={p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for DictionaryAggregateExec {
+    fn name(&self) -> &str {
+        "DictionaryAggregateExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        let mut r = TreeNodeRecursion::Continue;
+        for e in self
+            .plan
+            .aggs
+            .iter()
+            .map(|a| &a.arg)
+            .chain(self.plan.predicate.iter())
+        {
+            r = f(e)?;
+            if r == TreeNodeRecursion::Stop {
+                break;
+            }
+        }
+        Ok(r)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal(
+                "DictionaryAggregateExec has no children".into(),
+            ))
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let files = self.file_groups.get(partition).cloned().unwrap_or_default();
+        let plan = Arc::clone(&self.plan);
+        let schema = Arc::clone(&self.schema);
+        let mut builder = RecordBatchReceiverStream::builder(Arc::clone(&schema), 2);
+        let tx = builder.tx();
+        builder.spawn_blocking(move || {
+            let mut local = Local::new(plan.aggs.iter().map(|a| a.kind).collect());
+            if plan.merge {
+                // Single mode: this operator gives the final answer, one row per key.
+                let mut merged = Merged::new(local.kinds.clone());
+                let mut sink = |arrays: Vec<ArrayRef>| merged.fold(&arrays);
+                for file in &files {
+                    if tx.is_closed() {
+                        return Ok(());
+                    }
+                    aggregate_file(&plan, file, &mut local, &mut sink)?;
+                }
+                for batch in merged.finish(&schema, plan.batch_size)? {
+                    if tx.blocking_send(Ok(batch)).is_err() {
+                        break;
+                    }
+                }
+            } else {
+                // Partial mode: each column chunk's groups go out as they are; the final
+                // aggregate merges the keys that several chunks share.
+                let mut sink = |mut arrays: Vec<ArrayRef>| -> Result<()> {
+                    arrays[0] = cast(&arrays[0], schema.field(0).data_type())?;
+                    let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
+                    // A closed channel means the query was dropped: the loop below stops.
+                    let _ = tx.blocking_send(Ok(batch));
+                    Ok(())
+                };
+                for file in &files {
+                    if tx.is_closed() {
+                        return Ok(());
+                    }
+                    aggregate_file(&plan, file, &mut local, &mut sink)?;
+                }
+            }
+            Ok(())
+        });
+        Ok(builder.build())
+    }
+}
+
+/// Accumulator states by dictionary key, for the column chunk being read: an array index per
+/// row, no hashing. Slot `len` (one past the dictionary) is the NULL key.
+struct Local {
+    kinds: Vec<AggKind>,
+    /// The chunk's dictionary (`None`: the file has no key column, every key is NULL).
+    dictionary: Option<ArrayRef>,
+    touched: Vec<bool>,
+    values: Vec<Vec<i64>>,
+    /// Per `sum`: whether the slot saw a non-NULL input (else its state is NULL).
+    seen: Vec<Vec<bool>>,
+    /// Slot of each row of the current batch.
+    slots: Vec<u32>,
+}
+
+impl Local {
+    fn new(kinds: Vec<AggKind>) -> Local {
+        let n = kinds.len();
+        Local {
+            kinds,
+            dictionary: None,
+            touched: Vec::new(),
+            values: vec![Vec::new(); n],
+            seen: vec![Vec::new(); n],
+            slots: Vec::new(),
+        }
+    }
+
+    /// Whether the states belong to `dictionary` (so rows keyed by it can be added).
+    fn holds(&self, dictionary: Option<&ArrayRef>) -> bool {
+        match (&self.dictionary, dictionary) {
+            (Some(a), Some(b)) => same_values(a, b),
+            (None, None) => !self.touched.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Starts states for `dictionary`; call [`Local::take`] first.
+    fn reset(&mut self, dictionary: Option<&ArrayRef>) {
+        let slots = dictionary.map_or(0, |d| d.len()) + 1;
+        self.dictionary = dictionary.cloned();
+        self.touched.clear();
+        self.touched.resize(slots, false);
+        for v in &mut self.values {
+            v.clear();
+            v.resize(slots, 0);
+        }
+        for s in &mut self.seen {
+            s.clear();
+            s.resize(slots, false);
+        }
+    }
+
+    /// Adds one batch: `keys` index the dictionary (`None`: every key is NULL); `args` are the
+    /// aggregates' evaluated arguments.
+    fn add(
+        &mut self,
+        keys: Option<&Int32Array>,
+        rows: usize,
+        args: &[ColumnarValue],
+    ) -> Result<()> {
+        let null = (self.touched.len() - 1) as u32;
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        match keys {
+            None => slots.resize(rows, null),
+            Some(keys) => {
+                for (i, &k) in keys.values().iter().enumerate() {
+                    let slot = if keys.is_null(i) {
+                        null
+                    } else if (k as u32) < null {
+                        k as u32
+                    } else {
+                        return Err(DataFusionError::Execution(format!(
+                            "dictionary key {k} out of range ({null} values)"
+                        )));
+                    };
+                    slots.push(slot);
+                }
+            }
+        }
+        for &s in &slots {
+            self.touched[s as usize] = true;
+        }
+        for (a, arg) in args.iter().enumerate() {
+            accumulate(
+                self.kinds[a],
+                &slots,
+                arg,
+                &mut self.values[a],
+                &mut self.seen[a],
+            )?;
+        }
+        self.slots = slots;
+        Ok(())
+    }
+
+    /// The touched slots as rows (key as Utf8, then one Int64 state per aggregate), or `None`
+    /// when no row was added; the states are cleared.
+    fn take(&mut self) -> Result<Option<Vec<ArrayRef>>> {
+        let null = self.touched.len().saturating_sub(1);
+        let picked: Vec<usize> = (0..self.touched.len())
+            .filter(|&i| self.touched[i])
+            .collect();
+        if picked.is_empty() {
+            return Ok(None);
+        }
+        let indices: UInt32Array = picked
+            .iter()
+            .map(|&i| (i < null).then_some(i as u32))
+            .collect();
+        let keys = match &self.dictionary {
+            Some(d) => {
+                let d = if d.data_type() == &DataType::Utf8 {
+                    Arc::clone(d)
+                } else {
+                    cast(d, &DataType::Utf8)?
+                };
+                take(&d, &indices, None)?
+            }
+            None => new_null_array(&DataType::Utf8, picked.len()),
+        };
+        let mut arrays = vec![keys];
+        for ((kind, values), seen) in self.kinds.iter().zip(&self.values).zip(&self.seen) {
+            let v: Vec<i64> = picked.iter().map(|&i| values[i]).collect();
+            let nulls = match kind {
+                AggKind::Sum => Some(NullBuffer::from_iter(picked.iter().map(|&i| seen[i]))),
+                AggKind::Count => None,
+            };
+            arrays.push(Arc::new(Int64Array::new(v.into(), nulls)) as ArrayRef);
+        }
+        self.touched.clear();
+        self.dictionary = None;
+        Ok(Some(arrays))
+    }
+}
+
+/// Adds `arg` into `values` (and `seen`) at each row's slot.
+fn accumulate(
+    kind: AggKind,
+    slots: &[u32],
+    arg: &ColumnarValue,
+    values: &mut [i64],
+    seen: &mut [bool],
+) -> Result<()> {
+    match arg {
+        ColumnarValue::Scalar(s) => {
+            if s.is_null() {
+                return Ok(());
+            }
+            let v = match (kind, s) {
+                (AggKind::Count, _) => 1,
+                (AggKind::Sum, ScalarValue::Int64(Some(v))) => *v,
+                (AggKind::Sum, other) => {
+                    return Err(DataFusionError::Internal(format!(
+                        "sum of a non-Int64 value {other:?}"
+                    )))
+                }
+            };
+            for &g in slots {
+                let g = g as usize;
+                values[g] = values[g].wrapping_add(v);
+                seen[g] = true;
+            }
+        }
+        ColumnarValue::Array(array) => match kind {
+            AggKind::Count => {
+                let nulls = array.logical_nulls();
+                for (i, &g) in slots.iter().enumerate() {
+                    if nulls.as_ref().is_none_or(|n| n.is_valid(i)) {
+                        values[g as usize] += 1;
+                    }
+                }
+            }
+            AggKind::Sum => {
+                let array = array.as_primitive_opt::<Int64Type>().ok_or_else(|| {
+                    DataFusionError::Internal(format!("sum of {} values", array.data_type()))
+                })?;
+                let raw = array.values();
+                match array.nulls() {
+                    None => {
+                        for (&g, &v) in slots.iter().zip(raw.iter()) {
+                            let g = g as usize;
+                            values[g] = values[g].wrapping_add(v);
+                            seen[g] = true;
+                        }
+                    }
+                    Some(nulls) => {
+                        for (i, (&g, &v)) in slots.iter().zip(raw.iter()).enumerate() {
+                            if nulls.is_valid(i) {
+                                let g = g as usize;
+                                values[g] = values[g].wrapping_add(v);
+                                seen[g] = true;
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
+type FastMap<K, V> = datafusion::common::HashMap<K, V>;
+
+/// `s` packed with its length into one integer when it has at most 15 bytes.
+fn pack(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..b.len()].copy_from_slice(b);
+    buf[15] = b.len() as u8;
+    Some(u128::from_le_bytes(buf))
+}
+
+/// All groups of one partition, for `Single` mode, where no final aggregate follows.
+struct Merged {
+    kinds: Vec<AggKind>,
+    /// Keys of up to 15 bytes (addresses, names, actions), packed into one integer.
+    short: FastMap<u128, u32>,
+    long: FastMap<Box<str>, u32>,
+    null_group: Option<u32>,
+    /// Every group's key: a span of `text`, `None` for the NULL group.
+    keys: Vec<Option<(u32, u32)>>,
+    text: String,
+    values: Vec<Vec<i64>>,
+    seen: Vec<Vec<bool>>,
+}
+
+impl Merged {
+    fn new(kinds: Vec<AggKind>) -> Merged {
+        let n = kinds.len();
+        Merged {
+            kinds,
+            short: FastMap::default(),
+            long: FastMap::default(),
+            null_group: None,
+            keys: Vec::new(),
+            text: String::new(),
+            values: vec![Vec::new(); n],
+            seen: vec![Vec::new(); n],
+        }
+    }
+
+    fn add_group(&mut self, key: Option<&str>) -> u32 {
+        let g = self.keys.len() as u32;
+        self.keys.push(key.map(|k| {
+            let start = self.text.len() as u32;
+            self.text.push_str(k);
+            (start, k.len() as u32)
+        }));
+        for v in &mut self.values {
+            v.push(0);
+        }
+        for s in &mut self.seen {
+            s.push(false);
+        }
+        g
+    }
+
+    fn group(&mut self, key: Option<&str>) -> u32 {
+        let Some(k) = key else {
+            if let Some(g) = self.null_group {
+                return g;
+            }
+            let g = self.add_group(None);
+            self.null_group = Some(g);
+            return g;
+        };
+        if let Some(packed) = pack(k) {
+            if let Some(&g) = self.short.get(&packed) {
+                return g;
+            }
+            let g = self.add_group(Some(k));
+            self.short.insert(packed, g);
+            g
+        } else {
+            if let Some(&g) = self.long.get(k) {
+                return g;
+            }
+            let g = self.add_group(Some(k));
+            self.long.insert(k.into(), g);
+            g
+        }
+    }
+
+    /// Merges rows from [`Local::take`].
+    fn fold(&mut self, arrays: &[ArrayRef]) -> Result<()> {
+        let keys = arrays[0].as_string::<i32>();
+        for row in 0..keys.len() {
+            let g = self.group(keys.is_valid(row).then(|| keys.value(row))) as usize;
+            for a in 0..self.kinds.len() {
+                let state = arrays[a + 1].as_primitive::<Int64Type>();
+                if state.is_valid(row) {
+                    self.values[a][g] = self.values[a][g].wrapping_add(state.value(row));
+                    self.seen[a][g] = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The groups as batches of `schema` (key, then one Int64 per aggregate).
+    fn finish(self, schema: &SchemaRef, batch_size: usize) -> Result<Vec<RecordBatch>> {
+        if self.keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let text = &self.text;
+        let keys: ArrayRef =
+            Arc::new(StringArray::from_iter(self.keys.iter().map(|k| {
+                k.and_then(|(start, len)| text.get(start as usize..(start + len) as usize))
+            })));
+        let mut columns = vec![cast(&keys, schema.field(0).data_type())?];
+        for ((kind, values), seen) in self.kinds.iter().zip(self.values).zip(self.seen) {
+            let nulls = match kind {
+                AggKind::Sum if seen.iter().any(|s| !s) => Some(NullBuffer::from(seen)),
+                _ => None,
+            };
+            columns.push(Arc::new(Int64Array::new(values.into(), nulls)));
+        }
+        let batch = RecordBatch::try_new(Arc::clone(schema), columns)?;
+        let mut out = Vec::new();
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let len = batch_size.min(batch.num_rows() - offset);
+            out.push(batch.slice(offset, len));
+            offset += len;
+        }
+        Ok(out)
+    }
+}
+
+/// Whether two arrays are views of the same memory (same type, length, offset and buffers).
+fn same_values(a: &ArrayRef, b: &ArrayRef) -> bool {
+    let (a, b) = (a.to_data(), b.to_data());
+    a.data_type() == b.data_type()
+        && a.len() == b.len()
+        && a.offset() == b.offset()
+        && a.buffers().len() == b.buffers().len()
+        && a.buffers()
+            .iter()
+            .zip(b.buffers())
+            .all(|(x, y)| x.as_ptr() == y.as_ptr() && x.len() == y.len())
+        && a.nulls().map(|n| n.buffer().as_ptr()) == b.nulls().map(|n| n.buffer().as_ptr())
+}
+
+/// The local path of a scanned file.
+fn local_path(file: &PartitionedFile) -> Result<PathBuf> {
+    LocalFileSystem::new()
+        .path_to_filesystem(&file.object_meta.location)
+        .map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+/// Row-group statistics of one file for the pruning predicate, typed as the table's columns.
+struct RowGroupStats<'a> {
+    metadata: &'a ParquetMetaData,
+    file_schema: &'a Schema,
+    table: &'a Schema,
+    groups: &'a [usize],
+}
+
+impl RowGroupStats<'_> {
+    fn row_groups(&self) -> impl Iterator<Item = &RowGroupMetaData> {
+        self.groups.iter().map(|&i| self.metadata.row_group(i))
+    }
+
+    fn converter(&self, column: &LogicalColumn) -> Option<StatisticsConverter<'_>> {
+        StatisticsConverter::try_new(
+            column.name(),
+            self.file_schema,
+            self.metadata.file_metadata().schema_descr(),
+        )
+        .ok()
+    }
+
+    fn typed(&self, column: &LogicalColumn, array: ArrayRef) -> Option<ArrayRef> {
+        let field = self.table.field_with_name(column.name()).ok()?;
+        if array.data_type() == field.data_type() {
+            Some(array)
+        } else {
+            cast(&array, field.data_type()).ok()
+        }
+    }
+}
+
+impl PruningStatistics for RowGroupStats<'_> {
+    fn min_values(&self, column: &LogicalColumn) -> Option<ArrayRef> {
+        let a = self
+            .converter(column)?
+            .row_group_mins(self.row_groups())
+            .ok()?;
+        self.typed(column, a)
+    }
+
+    fn max_values(&self, column: &LogicalColumn) -> Option<ArrayRef> {
+        let a = self
+            .converter(column)?
+            .row_group_maxes(self.row_groups())
+            .ok()?;
+        self.typed(column, a)
+    }
+
+    fn num_containers(&self) -> usize {
+        self.groups.len()
+    }
+
+    fn null_counts(&self, column: &LogicalColumn) -> Option<ArrayRef> {
+        let a = self
+            .converter(column)?
+            .row_group_null_counts(self.row_groups())
+            .ok()?;
+        Some(Arc::new(a))
+    }
+
+    fn row_counts(&self) -> Option<ArrayRef> {
+        let counts: UInt64Array = self
+            .row_groups()
+            .map(|g| Some(g.num_rows() as u64))
+            .collect();
+        Some(Arc::new(counts))
+    }
+
+    fn contained(
+        &self,
+        _column: &LogicalColumn,
+        _values: &HashSet<ScalarValue>,
+    ) -> Option<BooleanArray> {
+        None
+    }
+}
+
+/// Adds the rows of one scanned file (or of its byte range) to `groups`.
+fn aggregate_file(
+    plan: &Plan,
+    file: &PartitionedFile,
+    local: &mut Local,
+    sink: &mut dyn FnMut(Vec<ArrayRef>) -> Result<()>,
+) -> Result<()> {
+    let path = local_path(file)?;
+    let context =
+        |e: &dyn fmt::Display| DataFusionError::Execution(format!("{}: {e}", path.display()));
+    let f = File::open(&path).map_err(|e| context(&e))?;
+    let loaded =
+        ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| context(&e))?;
+    let metadata = Arc::clone(loaded.metadata());
+    let file_schema = Arc::clone(loaded.schema());
+
+    // Row groups: those starting in this file range (DataFusion's rule: the first column's
+    // first page offset), then those the predicate's statistics do not rule out.
+    let mut row_groups: Vec<usize> = (0..metadata.num_row_groups())
+        .filter(|&i| match &file.range {
+            None => true,
+            Some(r) => {
+                let col = metadata.row_group(i).column(0);
+                let offset = col
+                    .dictionary_page_offset()
+                    .unwrap_or_else(|| col.data_page_offset());
+                r.start <= offset && offset < r.end
+            }
+        })
+        .collect();
+    if let (Some(pruning), false) = (&plan.pruning, row_groups.is_empty()) {
+        let stats = RowGroupStats {
+            metadata: &metadata,
+            file_schema: &file_schema,
+            table: &plan.table,
+            groups: &row_groups,
+        };
+        if let Ok(keep) = pruning.prune(&stats) {
+            row_groups = row_groups
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(g, k)| k.then_some(g))
+                .collect();
+        }
+    }
+    if row_groups.is_empty() {
+        return Ok(());
+    }
+
+    // Read the key as a dictionary, everything else as the file stores it.
+    let key_in_file = file_schema.index_of(&plan.key).ok();
+    let hint: Vec<Field> = file_schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if Some(i) == key_in_file {
+                f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                ))
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(hint)));
+    let loaded = ArrowReaderMetadata::try_new(metadata, options).map_err(|e| context(&e))?;
+    let mut roots: Vec<usize> = key_in_file.into_iter().collect();
+    for (field, source) in plan.columns.fields().iter().zip(&plan.sources) {
+        if let Source::File = source {
+            if let Ok(i) = file_schema.index_of(field.name()) {
+                if !roots.contains(&i) {
+                    roots.push(i);
+                }
+            }
+        }
+    }
+    let mask = ProjectionMask::roots(loaded.metadata().file_metadata().schema_descr(), roots);
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, loaded)
+        .with_projection(mask)
+        .with_row_groups(row_groups)
+        // Larger batches than the session's: fewer per-batch costs in the reader; nothing but
+        // the accumulators outlives a batch.
+        .with_batch_size(plan.batch_size * 8)
+        .build()
+        .map_err(|e| context(&e))?;
+
+    for batch in reader {
+        let batch = batch.map_err(|e| context(&e))?;
+        let rows = batch.num_rows();
+        let key_array = match batch.column_by_name(&plan.key) {
+            Some(a) => Some(
+                a.as_any()
+                    .downcast_ref::<DictionaryArray<Int32Type>>()
+                    .ok_or_else(|| context(&format!("{} is not read as a dictionary", plan.key)))?
+                    .clone(),
+            ),
+            None => None,
+        };
+        // The columns the predicate and the arguments see.
+        let mut columns = Vec::with_capacity(plan.columns.fields().len());
+        for (field, source) in plan.columns.fields().iter().zip(&plan.sources) {
+            let array = match source {
+                Source::Partition(i) => match file.partition_values.get(*i) {
+                    Some(v) => cast(&v.to_array_of_size(rows)?, field.data_type())?,
+                    None => new_null_array(field.data_type(), rows),
+                },
+                Source::File => match batch.column_by_name(field.name()) {
+                    Some(a) if a.data_type() == field.data_type() => Arc::clone(a),
+                    Some(a) => cast(a, field.data_type())?,
+                    None => new_null_array(field.data_type(), rows),
+                },
+            };
+            columns.push(array);
+        }
+        let mut view = RecordBatch::try_new_with_options(
+            Arc::clone(&plan.columns),
+            columns,
+            &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?;
+        let mut keys = key_array.as_ref().map(|k| k.keys().clone());
+        if let Some(p) = &plan.predicate {
+            let mask = p.evaluate(&view)?.into_array(rows)?;
+            let mask = mask
+                .as_boolean_opt()
+                .ok_or_else(|| DataFusionError::Internal("predicate is not boolean".into()))?;
+            view = filter_record_batch(&view, mask)?;
+            keys = match keys {
+                Some(k) => Some(filter(&k, mask)?.as_primitive::<Int32Type>().clone()),
+                None => None,
+            };
+        }
+        let n = view.num_rows();
+        if n == 0 {
+            continue;
+        }
+        let dictionary = key_array.as_ref().map(|d| d.values());
+        if !local.holds(dictionary) {
+            if let Some(rows) = local.take()? {
+                sink(rows)?;
+            }
+            local.reset(dictionary);
+        }
+        let args: Vec<ColumnarValue> = plan
+            .aggs
+            .iter()
+            .map(|a| a.arg.evaluate(&view))
+            .collect::<Result<_>>()?;
+        local.add(keys.as_ref(), n, &args)?;
+    }
+    // Each file has its own dictionaries: hand this file's groups on.
+    if let Some(rows) = local.take()? {
+        sink(rows)?;
+    }
+    Ok(())
+}
