@@ -19,7 +19,11 @@
 //!   `sum(coalesce(bytes_out, 0) + coalesce(bytes_in, 0))`);
 //! - its input is a local Parquet scan with plain column projections and no row limit. A pushed
 //!   down predicate is supported: row groups are pruned by statistics as the scan would, and the
-//!   predicate is evaluated on every batch before aggregation.
+//!   predicate runs as the reader's row filter, its single-text-column parts once per
+//!   dictionary value ([`crate::dict_filter`]).
+//!
+//! An aggregate without `GROUP BY` is the same with one group (the IP lookup's
+//! `SELECT count(*), sum(bytes_out) FROM flows WHERE src_ip = ... OR dst_ip = ...`).
 //!
 //! Output rows and types are exactly those of the replaced aggregate (for `Partial`, the
 //! accumulator states the final aggregate expects: `sum` wraps on overflow and is NULL for a
@@ -32,13 +36,15 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::dict_filter::{Columns, DictFilter};
 use datafusion::arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Int32Array,
     Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
 };
 use datafusion::arrow::buffer::NullBuffer;
-use datafusion::arrow::compute::{cast, filter, filter_record_batch, take};
+use datafusion::arrow::compute::{cast, filter_record_batch, take};
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -51,7 +57,8 @@ use datafusion::logical_expr::ColumnarValue;
 use datafusion::object_store::local::LocalFileSystem;
 use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use datafusion::parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    RowFilter,
 };
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
@@ -121,26 +128,16 @@ struct Agg {
     display: String,
 }
 
-/// Where one scanned column comes from.
-#[derive(Debug, Clone)]
-enum Source {
-    /// A column of the files, by name; cast to `Field`'s type when the file stores another.
-    File,
-    /// A Hive partition column: index into `PartitionedFile::partition_values`.
-    Partition(usize),
-}
-
 /// Everything an execution needs, shared by its partitions.
 #[derive(Debug)]
 struct Plan {
-    /// The key column's name in the files.
-    key: String,
-    /// Columns the predicate and the arguments read (the key too when they use it), with the
-    /// table's types; the predicate and arguments are rewritten onto this schema.
-    columns: SchemaRef,
-    sources: Vec<Source>,
+    /// The key column's name in the files; `None` for an aggregate without `GROUP BY`.
+    key: Option<String>,
+    /// Columns the aggregates' arguments read; the arguments are rewritten onto this schema.
+    columns: Columns,
     aggs: Vec<Agg>,
-    predicate: Option<Arc<dyn PhysicalExpr>>,
+    /// The scan's pushed-down predicate.
+    filter: Option<DictFilter>,
     pruning: Option<Arc<PruningPredicate>>,
     /// Table schema (file columns, then partition columns): the pruning predicate's schema.
     table: SchemaRef,
@@ -174,13 +171,13 @@ impl DictionaryAggregateExec {
             return None;
         }
         let group = agg.group_expr();
-        if group.expr().len() != 1
-            || !group.null_expr().is_empty()
-            || group.groups() != [vec![false]]
-        {
-            return None;
-        }
-        let key_out = group.expr()[0].0.downcast_ref::<Column>()?;
+        let key_out = match group.expr() {
+            [] => None,
+            [(key, _)] if group.null_expr().is_empty() && group.groups() == [vec![false]] => {
+                Some(key.downcast_ref::<Column>()?)
+            }
+            _ => return None,
+        };
 
         let scan = agg.input().downcast_ref::<DataSourceExec>()?;
         let config = scan.data_source().downcast_ref::<FileScanConfig>()?;
@@ -202,11 +199,17 @@ impl DictionaryAggregateExec {
                 .collect::<Option<Vec<_>>>()?,
             None => (0..table.fields().len()).collect(),
         };
-        let key_index = *scanned.get(key_out.index())?;
-        let key_field = table.field(key_index);
-        if key_index >= file_columns || !is_text(key_field.data_type()) {
-            return None;
-        }
+        let key = match key_out {
+            None => None,
+            Some(k) => {
+                let i = *scanned.get(k.index())?;
+                let field = table.field(i);
+                if i >= file_columns || !is_text(field.data_type()) {
+                    return None;
+                }
+                Some(field.name().clone())
+            }
+        };
 
         // The columns the predicate and the arguments read, by name.
         let mut aggs_raw = Vec::new();
@@ -229,57 +232,39 @@ impl DictionaryAggregateExec {
             }
             aggs_raw.push((kind, Arc::clone(&args[0]), a.name().to_string()));
         }
-        let predicate = config.file_source.filter();
         let mut used: Vec<String> = Vec::new();
-        let mut note = |e: &Arc<dyn PhysicalExpr>| {
-            for c in collect_columns(e) {
+        for (_, arg, _) in &aggs_raw {
+            for c in collect_columns(arg) {
                 if !used.iter().any(|u| u == c.name()) {
                     used.push(c.name().to_string());
                 }
             }
-        };
-        for (_, arg, _) in &aggs_raw {
-            note(arg);
         }
-        if let Some(p) = &predicate {
-            note(p);
-        }
-        let mut fields = Vec::new();
-        let mut sources = Vec::new();
-        for name in &used {
-            let i = table.index_of(name).ok()?;
-            fields.push(table.field(i).clone());
-            sources.push(if i < file_columns {
-                Source::File
-            } else {
-                Source::Partition(i - file_columns)
-            });
-        }
-        let columns: SchemaRef = Arc::new(Schema::new(fields));
+        let columns = Columns::of(&table, file_columns, &used)?;
         let mut aggs = Vec::new();
         for (kind, arg, display) in aggs_raw {
-            let arg = reassign_expr_columns(arg, &columns).ok()?;
+            let arg = reassign_expr_columns(arg, &columns.schema).ok()?;
             // The argument must evaluate to Int64 (count accepts anything).
-            if kind == AggKind::Sum && arg.data_type(&columns).ok()? != DataType::Int64 {
+            if kind == AggKind::Sum && arg.data_type(&columns.schema).ok()? != DataType::Int64 {
                 return None;
             }
             aggs.push(Agg { kind, arg, display });
         }
+        let predicate = config.file_source.filter();
         let pruning = predicate.as_ref().and_then(|p| {
             PruningPredicateBuilder::new()
                 .with_file_schema(Arc::clone(&table))
                 .build(Arc::clone(p))
         });
-        let predicate = match predicate {
-            Some(p) => Some(reassign_expr_columns(p, &columns).ok()?),
+        let filter = match &predicate {
+            Some(p) => Some(DictFilter::new(p, &table, file_columns)?),
             None => None,
         };
         let plan = Plan {
-            key: key_field.name().clone(),
+            key,
             columns,
-            sources,
             aggs,
-            predicate,
+            filter,
             pruning,
             table,
             batch_size: config.batch_size.unwrap_or(8192).max(1024),
@@ -313,11 +298,14 @@ impl DisplayAs for DictionaryAggregateExec {
         write!(
             f,
             "DictionaryAggregateExec: gby=[{}], aggr=[{}], files={files}",
-            self.plan.key,
+            self.plan.key.as_deref().unwrap_or(""),
             aggs.join(", ")
         )?;
-        if let Some(p) = &self.plan.predicate {
-            write!(f, ", predicate={p}")?;
+        if let Some(p) = &self.plan.filter {
+            let by_value = p.dictionary_columns().join(", ");
+            if !by_value.is_empty() {
+                write!(f, ", predicate by value on [{by_value}]")?;
+            }
         }
         Ok(())
     }
@@ -341,13 +329,7 @@ impl ExecutionPlan for DictionaryAggregateExec {
         f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
         let mut r = TreeNodeRecursion::Continue;
-        for e in self
-            .plan
-            .aggs
-            .iter()
-            .map(|a| &a.arg)
-            .chain(self.plan.predicate.iter())
-        {
+        for e in self.plan.aggs.iter().map(|a| &a.arg) {
             r = f(e)?;
             if r == TreeNodeRecursion::Stop {
                 break;
@@ -383,7 +365,7 @@ impl ExecutionPlan for DictionaryAggregateExec {
             let mut local = Local::new(plan.aggs.iter().map(|a| a.kind).collect());
             if plan.merge {
                 // Single mode: this operator gives the final answer, one row per key.
-                let mut merged = Merged::new(local.kinds.clone());
+                let mut merged = Merged::new(local.kinds.clone(), plan.key.is_some());
                 let mut sink = |arrays: Vec<ArrayRef>| merged.fold(&arrays);
                 for file in &files {
                     if tx.is_closed() {
@@ -399,8 +381,13 @@ impl ExecutionPlan for DictionaryAggregateExec {
             } else {
                 // Partial mode: each column chunk's groups go out as they are; the final
                 // aggregate merges the keys that several chunks share.
+                let keyed = plan.key.is_some();
                 let mut sink = |mut arrays: Vec<ArrayRef>| -> Result<()> {
-                    arrays[0] = cast(&arrays[0], schema.field(0).data_type())?;
+                    if keyed {
+                        arrays[0] = cast(&arrays[0], schema.field(0).data_type())?;
+                    } else {
+                        arrays.remove(0);
+                    }
                     let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
                     // A closed channel means the query was dropped: the loop below stops.
                     let _ = tx.blocking_send(Ok(batch));
@@ -638,6 +625,8 @@ fn pack(s: &str) -> Option<u128> {
 /// All groups of one partition, for `Single` mode, where no final aggregate follows.
 struct Merged {
     kinds: Vec<AggKind>,
+    /// Whether there is a key column (else one group, answered even for no rows).
+    keyed: bool,
     /// Keys of up to 15 bytes (addresses, names, actions), packed into one integer.
     short: FastMap<u128, u32>,
     long: FastMap<Box<str>, u32>,
@@ -650,10 +639,11 @@ struct Merged {
 }
 
 impl Merged {
-    fn new(kinds: Vec<AggKind>) -> Merged {
+    fn new(kinds: Vec<AggKind>, keyed: bool) -> Merged {
         let n = kinds.len();
         Merged {
             kinds,
+            keyed,
             short: FastMap::default(),
             long: FastMap::default(),
             null_group: None,
@@ -723,7 +713,10 @@ impl Merged {
     }
 
     /// The groups as batches of `schema` (key, then one Int64 per aggregate).
-    fn finish(self, schema: &SchemaRef, batch_size: usize) -> Result<Vec<RecordBatch>> {
+    fn finish(mut self, schema: &SchemaRef, batch_size: usize) -> Result<Vec<RecordBatch>> {
+        if !self.keyed && self.keys.is_empty() {
+            self.group(None);
+        }
         if self.keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -732,7 +725,10 @@ impl Merged {
             Arc::new(StringArray::from_iter(self.keys.iter().map(|k| {
                 k.and_then(|(start, len)| text.get(start as usize..(start + len) as usize))
             })));
-        let mut columns = vec![cast(&keys, schema.field(0).data_type())?];
+        let mut columns = Vec::new();
+        if self.keyed {
+            columns.push(cast(&keys, schema.field(0).data_type())?);
+        }
         for ((kind, values), seen) in self.kinds.iter().zip(self.values).zip(self.seen) {
             let nulls = match kind {
                 AggKind::Sum if seen.iter().any(|s| !s) => Some(NullBuffer::from(seen)),
@@ -753,7 +749,7 @@ impl Merged {
 }
 
 /// Whether two arrays are views of the same memory (same type, length, offset and buffers).
-fn same_values(a: &ArrayRef, b: &ArrayRef) -> bool {
+pub(crate) fn same_values(a: &ArrayRef, b: &ArrayRef) -> bool {
     let (a, b) = (a.to_data(), b.to_data());
     a.data_type() == b.data_type()
         && a.len() == b.len()
@@ -900,94 +896,96 @@ fn aggregate_file(
         return Ok(());
     }
 
-    // Read the key as a dictionary, everything else as the file stores it.
-    let key_in_file = file_schema.index_of(&plan.key).ok();
+    // Read the key and the text columns the predicate tests by value as dictionaries,
+    // everything else as the file stores it.
+    let by_value = plan
+        .filter
+        .as_ref()
+        .map_or(&[][..], |f| f.dictionary_columns());
+    let as_dictionary =
+        |name: &str| plan.key.as_deref() == Some(name) || by_value.iter().any(|c| c == name);
     let hint: Vec<Field> = file_schema
         .fields()
         .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            if Some(i) == key_in_file {
-                f.as_ref().clone().with_data_type(DataType::Dictionary(
+        .map(|f| {
+            let f = f.as_ref().clone();
+            if as_dictionary(f.name()) {
+                f.with_data_type(DataType::Dictionary(
                     Box::new(DataType::Int32),
                     Box::new(DataType::Utf8),
                 ))
             } else {
-                f.as_ref().clone()
+                f
             }
         })
         .collect();
     let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(hint)));
     let loaded = ArrowReaderMetadata::try_new(metadata, options).map_err(|e| context(&e))?;
-    let mut roots: Vec<usize> = key_in_file.into_iter().collect();
-    for (field, source) in plan.columns.fields().iter().zip(&plan.sources) {
-        if let Source::File = source {
-            if let Ok(i) = file_schema.index_of(field.name()) {
-                if !roots.contains(&i) {
-                    roots.push(i);
-                }
-            }
-        }
-    }
-    let mask = ProjectionMask::roots(loaded.metadata().file_metadata().schema_descr(), roots);
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, loaded)
-        .with_projection(mask)
+    let descr = loaded.metadata().file_metadata().schema_descr_ptr();
+    let roots_of = |names: &mut dyn Iterator<Item = &str>| -> Vec<usize> {
+        let mut roots: Vec<usize> = names.filter_map(|n| file_schema.index_of(n).ok()).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        roots
+    };
+    let main_roots = roots_of(
+        &mut plan.key.as_deref().into_iter().chain(
+            plan.columns
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str()),
+        ),
+    );
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, loaded)
+        .with_projection(ProjectionMask::roots(&descr, main_roots))
         .with_row_groups(row_groups)
         // Larger batches than the session's: fewer per-batch costs in the reader; nothing but
         // the accumulators outlives a batch.
-        .with_batch_size(plan.batch_size * 8)
-        .build()
-        .map_err(|e| context(&e))?;
+        .with_batch_size(plan.batch_size * 8);
+    // The predicate runs while decoding (the other columns are decoded only for passing rows)
+    // when it reads a column of this file; otherwise it is a constant for the file (NULLs and
+    // partition values), evaluated below.
+    let mut after = None;
+    if let Some(filter) = &plan.filter {
+        let roots = roots_of(&mut filter.file_columns());
+        let mut filter = filter.clone();
+        if roots.is_empty() {
+            after = Some(filter);
+        } else {
+            let values = file.partition_values.clone();
+            let predicate = ArrowPredicateFn::new(
+                ProjectionMask::roots(&descr, roots),
+                move |batch: RecordBatch| {
+                    filter
+                        .evaluate(&batch, &values)
+                        .map_err(|e| ArrowError::ExternalError(Box::new(e)))
+                },
+            );
+            builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
+        }
+    }
+    let reader = builder.build().map_err(|e| context(&e))?;
 
     for batch in reader {
-        let batch = batch.map_err(|e| context(&e))?;
-        let rows = batch.num_rows();
-        let key_array = match batch.column_by_name(&plan.key) {
+        let mut batch = batch.map_err(|e| context(&e))?;
+        if let Some(filter) = &mut after {
+            let mask = filter.evaluate(&batch, &file.partition_values)?;
+            batch = filter_record_batch(&batch, &mask)?;
+        }
+        let n = batch.num_rows();
+        if n == 0 {
+            continue;
+        }
+        let key_array = match plan.key.as_deref().and_then(|k| batch.column_by_name(k)) {
             Some(a) => Some(
                 a.as_any()
                     .downcast_ref::<DictionaryArray<Int32Type>>()
-                    .ok_or_else(|| context(&format!("{} is not read as a dictionary", plan.key)))?
+                    .ok_or_else(|| context(&"the key column is not read as a dictionary"))?
                     .clone(),
             ),
             None => None,
         };
-        // The columns the predicate and the arguments see.
-        let mut columns = Vec::with_capacity(plan.columns.fields().len());
-        for (field, source) in plan.columns.fields().iter().zip(&plan.sources) {
-            let array = match source {
-                Source::Partition(i) => match file.partition_values.get(*i) {
-                    Some(v) => cast(&v.to_array_of_size(rows)?, field.data_type())?,
-                    None => new_null_array(field.data_type(), rows),
-                },
-                Source::File => match batch.column_by_name(field.name()) {
-                    Some(a) if a.data_type() == field.data_type() => Arc::clone(a),
-                    Some(a) => cast(a, field.data_type())?,
-                    None => new_null_array(field.data_type(), rows),
-                },
-            };
-            columns.push(array);
-        }
-        let mut view = RecordBatch::try_new_with_options(
-            Arc::clone(&plan.columns),
-            columns,
-            &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
-        )?;
-        let mut keys = key_array.as_ref().map(|k| k.keys().clone());
-        if let Some(p) = &plan.predicate {
-            let mask = p.evaluate(&view)?.into_array(rows)?;
-            let mask = mask
-                .as_boolean_opt()
-                .ok_or_else(|| DataFusionError::Internal("predicate is not boolean".into()))?;
-            view = filter_record_batch(&view, mask)?;
-            keys = match keys {
-                Some(k) => Some(filter(&k, mask)?.as_primitive::<Int32Type>().clone()),
-                None => None,
-            };
-        }
-        let n = view.num_rows();
-        if n == 0 {
-            continue;
-        }
         let dictionary = key_array.as_ref().map(|d| d.values());
         if !local.holds(dictionary) {
             if let Some(rows) = local.take()? {
@@ -995,12 +993,13 @@ fn aggregate_file(
             }
             local.reset(dictionary);
         }
+        let view = plan.columns.view(&batch, &file.partition_values)?;
         let args: Vec<ColumnarValue> = plan
             .aggs
             .iter()
             .map(|a| a.arg.evaluate(&view))
             .collect::<Result<_>>()?;
-        local.add(keys.as_ref(), n, &args)?;
+        local.add(key_array.as_ref().map(|k| k.keys()), n, &args)?;
     }
     // Each file has its own dictionaries: hand this file's groups on.
     if let Some(rows) = local.take()? {

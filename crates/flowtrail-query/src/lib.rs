@@ -4,6 +4,7 @@
 //! Invariant: this crate never writes to the lake.
 
 pub mod dict_agg;
+mod dict_filter;
 pub mod enrich_udf;
 pub mod filter;
 pub mod timerange;

@@ -235,6 +235,20 @@ async fn dictionary_aggregation_matches_datafusion() {
         // An Int32 argument (cast to Int64 by the planner) and an expression.
         "SELECT action, sum(src_port) AS s, count(src_port) AS n FROM flows GROUP BY action",
         "SELECT src_ip, sum(bytes_out * 2 + coalesce(bytes_in, 7)) AS s FROM flows GROUP BY src_ip",
+        // Predicates on text columns, answered once per dictionary value: NULL keys, NOT,
+        // OR across columns, a function, a column missing from the old file, partitions.
+        "SELECT count(*) AS c, sum(bytes_out) AS b FROM flows \
+         WHERE src_ip = '203.0.0.1' OR dst_ip = '203.0.0.1'",
+        "SELECT count(*) AS c FROM flows WHERE src_ip IS NULL",
+        "SELECT dst_ip, count(*) AS c, sum(bytes_in) AS b FROM flows \
+         WHERE NOT (src_ip LIKE '10.%') AND dst_port = 443 GROUP BY dst_ip",
+        "SELECT src_ip, count(*) AS c FROM flows WHERE in_cidr(dst_ip, '10.0.0.0/8') GROUP BY src_ip",
+        "SELECT src_ip, count(*) AS c FROM flows WHERE NOT in_cidr(dst_ip, '10.0.0.0/8') GROUP BY src_ip",
+        "SELECT action, count(*) AS c, sum(packets_in) AS p FROM flows \
+         WHERE user = 'user3' OR device IS NULL GROUP BY action",
+        "SELECT count(*) AS c FROM flows WHERE hour = '05' AND (src_ip = '203.0.0.1' OR user IS NULL)",
+        "SELECT src_ip, count(*) AS c FROM flows \
+         WHERE src_ip > dst_ip OR (action = 'denied' AND bytes_out > 500000) GROUP BY src_ip",
     ];
     let mut rows = 0;
     for sql in applies {
@@ -252,6 +266,32 @@ async fn dictionary_aggregation_matches_datafusion() {
         )
         .await,
         0
+    );
+
+    // The IP lookup's predicate is answered per dictionary value.
+    let (_, _, plan) = run(
+        root,
+        &all,
+        "SELECT count(*) FROM flows WHERE src_ip = '203.0.0.1' OR dst_ip = '203.0.0.1'",
+        true,
+        2,
+    )
+    .await;
+    assert!(
+        plan.contains("predicate by value on [src_ip, dst_ip]"),
+        "{plan}"
+    );
+
+    // No row matches: still one row without GROUP BY (count 0, sum NULL).
+    assert_eq!(
+        same(
+            root,
+            &all,
+            "SELECT count(*) AS c, sum(bytes_out) AS b FROM flows WHERE src_ip = '192.0.2.200'",
+            true
+        )
+        .await,
+        1
     );
 
     // Not ours: two keys, other functions, DISTINCT, an integer key, a FILTER clause.
