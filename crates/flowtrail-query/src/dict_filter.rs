@@ -49,7 +49,8 @@ impl Columns {
         let mut sources = Vec::new();
         for name in names {
             let i = table.index_of(name).ok()?;
-            fields.push(table.field(i).clone());
+            // Nullable whatever the table says: a file may lack the column.
+            fields.push(table.field(i).clone().with_nullable(true));
             sources.push(if i < file_columns {
                 Source::File
             } else {
@@ -243,7 +244,8 @@ fn build(
                 DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
             )
         {
-            let schema = Arc::new(Schema::new(vec![field.clone()]));
+            // Nullable: the leaf is also evaluated for the NULL key.
+            let schema = Arc::new(Schema::new(vec![field.clone().with_nullable(true)]));
             let leaf = reassign_expr_columns(Arc::clone(expr), &schema).ok()?;
             if !dictionary_columns.iter().any(|c| c == name) {
                 dictionary_columns.push(name.to_string());

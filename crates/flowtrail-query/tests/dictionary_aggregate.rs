@@ -240,6 +240,9 @@ async fn dictionary_aggregation_matches_datafusion() {
         "SELECT count(*) AS c, sum(bytes_out) AS b FROM flows \
          WHERE src_ip = '203.0.0.1' OR dst_ip = '203.0.0.1'",
         "SELECT count(*) AS c FROM flows WHERE src_ip IS NULL",
+        // A column the table declares NOT NULL.
+        "SELECT src_ip, count(*) AS c FROM flows WHERE source_format = 'aws_vpc' GROUP BY src_ip",
+        "SELECT source_format, count(*) AS c FROM flows WHERE origin LIKE 's3://%' GROUP BY source_format",
         "SELECT dst_ip, count(*) AS c, sum(bytes_in) AS b FROM flows \
          WHERE NOT (src_ip LIKE '10.%') AND dst_port = 443 GROUP BY dst_ip",
         "SELECT src_ip, count(*) AS c FROM flows WHERE in_cidr(dst_ip, '10.0.0.0/8') GROUP BY src_ip",
