@@ -252,6 +252,13 @@ async fn dictionary_aggregation_matches_datafusion() {
         "SELECT count(*) AS c FROM flows WHERE hour = '05' AND (src_ip = '203.0.0.1' OR user IS NULL)",
         "SELECT src_ip, count(*) AS c FROM flows \
          WHERE src_ip > dst_ip OR (action = 'denied' AND bytes_out > 500000) GROUP BY src_ip",
+        // Above the aggregate: HAVING, a join, an outer query.
+        "SELECT src_ip, count(*) AS c FROM flows GROUP BY src_ip HAVING count(*) > 15",
+        "SELECT a.src_ip, a.c, b.d FROM \
+         (SELECT src_ip, count(*) AS c FROM flows GROUP BY src_ip) a JOIN \
+         (SELECT dst_ip, sum(bytes_out) AS d FROM flows GROUP BY dst_ip) b ON a.src_ip = b.dst_ip",
+        "SELECT count(*) AS groups, sum(c) AS rows FROM \
+         (SELECT device, count(*) AS c FROM flows GROUP BY device) t",
     ];
     let mut rows = 0;
     for sql in applies {
