@@ -21,6 +21,7 @@ use anyhow::{bail, Context, Result};
 
 pub use aws_vpc::{gen_aws_vpc, AWS_VPC_HEADER};
 pub use azure_nsg::gen_azure_nsg;
+pub use rng::Rng;
 
 /// The external IPv4 address planted in the AWS VPC data. It occurs in exactly
 /// [`needle_records`]`(records)` records (1234 whenever at least 1234 records are generated),

@@ -4,16 +4,17 @@
 //! second), but needs no statistical rigour beyond "looks like traffic", so a hand-written
 //! wyrand stands in for the `rand` crate.
 
-/// wyrand: one 64-bit state word, one multiply per draw.
+/// wyrand: one 64-bit state word, one multiply per draw. Also the tests' and benchmarks' source
+/// of random data across the workspace.
 #[derive(Clone, Debug)]
-pub(crate) struct Rng {
+pub struct Rng {
     state: u64,
 }
 
 impl Rng {
     /// A generator whose stream depends on both `seed` and `stream` (e.g. a file index), so
     /// each file gets its own independent sequence whatever the thread scheduling.
-    pub(crate) fn new(seed: u64, stream: u64) -> Self {
+    pub fn new(seed: u64, stream: u64) -> Self {
         let mut s = splitmix64(seed ^ splitmix64(stream.wrapping_add(0x5851_f42d_4c95_7f2d)));
         if s == 0 {
             s = 0x9e37_79b9_7f4a_7c15;
@@ -22,7 +23,7 @@ impl Rng {
     }
 
     #[inline]
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0xa076_1d64_78bd_642f);
         let t = u128::from(self.state) * u128::from(self.state ^ 0xe703_7ed1_a0b4_28db);
         ((t >> 64) as u64) ^ (t as u64)
@@ -30,7 +31,7 @@ impl Rng {
 
     /// Uniform in `0..n` (`n > 0`); multiply-shift, bias negligible for the small `n` used here.
     #[inline]
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 

@@ -14,6 +14,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
+use flowtrail_gen::Rng;
 use flowtrail_query::{open_session_configured, EngineOptions, Enrichment, TimeRange};
 use flowtrail_schema::{Action, Direction, FlowRecord};
 use flowtrail_store::batch::FlowBatchBuilder;
@@ -22,21 +23,9 @@ use flowtrail_store::batch::FlowBatchBuilder;
 const T0: i64 = 1_748_736_000_000_000;
 const HOUR: i64 = 3_600_000_000;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
+/// True with probability `percent` %.
+fn chance(rng: &mut Rng, percent: u64) -> bool {
+    rng.below(100) < percent
 }
 
 const DEVICES: &[&str] = &[
@@ -65,22 +54,22 @@ fn flows(rng: &mut Rng, hour: i64, rows: usize) -> RecordBatch {
         let r = FlowRecord {
             time: T0 + hour * HOUR + (i as i64) * 1_000_000 % HOUR,
             origin_line: i as u64 + 1,
-            src_ip: (!rng.chance(3)).then(|| address(rng, 600)),
-            src_port: (!rng.chance(5)).then(|| rng.below(65536) as u16),
-            dst_ip: (!rng.chance(2)).then(|| address(rng, 300)),
+            src_ip: (!chance(rng, 3)).then(|| address(rng, 600)),
+            src_port: (!chance(rng, 5)).then(|| rng.below(65536) as u16),
+            dst_ip: (!chance(rng, 2)).then(|| address(rng, 300)),
             dst_port: Some([22, 80, 443, 3389][rng.below(4) as usize]),
             protocol: Some(6),
-            bytes_out: (!rng.chance(4)).then(|| rng.below(1 << 20)),
-            bytes_in: (!rng.chance(30)).then(|| rng.below(1 << 16)),
+            bytes_out: (!chance(rng, 4)).then(|| rng.below(1 << 20)),
+            bytes_in: (!chance(rng, 30)).then(|| rng.below(1 << 16)),
             packets_out: Some(rng.below(100)),
-            packets_in: (!rng.chance(50)).then(|| rng.below(100)),
-            action: Some(if rng.chance(20) {
+            packets_in: (!chance(rng, 50)).then(|| rng.below(100)),
+            action: Some(if chance(rng, 20) {
                 Action::Denied
             } else {
                 Action::Allowed
             }),
-            device: (!rng.chance(10)).then(|| Cow::Borrowed(DEVICES[rng.below(4) as usize])),
-            user: rng.chance(20).then_some(Cow::Owned(user)),
+            device: (!chance(rng, 10)).then(|| Cow::Borrowed(DEVICES[rng.below(4) as usize])),
+            user: chance(rng, 20).then_some(Cow::Owned(user)),
             ..FlowRecord::default()
         };
         b.push(&r, "aws_vpc", "s3://bucket/key", Some(Direction::Outbound));
@@ -97,7 +86,7 @@ fn file(lake: &Path, hour: i64, name: &str) -> PathBuf {
 /// Writes the test lake: encoder files, multi-row-group ArrowWriter files and an old file.
 fn write_lake(lake: &Path) {
     std::fs::create_dir_all(lake.join("http")).expect("create http folder");
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut rng = Rng::new(0x5eed_1234_abcd_ef01, 0);
     for hour in 0..3 {
         for part in 0..2 {
             let batch = flows(&mut rng, hour, 3000 + 500 * part as usize);

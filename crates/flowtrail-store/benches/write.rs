@@ -8,26 +8,14 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
+use flowtrail_gen::Rng;
 use flowtrail_schema::{Action, Direction, FlowRecord};
 use flowtrail_store::FlowBatchBuilder;
 
 const ROWS: usize = 1_000_000;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn records() -> Vec<(FlowRecord<'static>, String)> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15, 0);
     let enis: Vec<String> = (0..300).map(|i| format!("eni-{i:017x}")).collect();
     let t0 = 1_748_797_200_000_000i64;
     (0..ROWS)
@@ -36,7 +24,7 @@ fn records() -> Vec<(FlowRecord<'static>, String)> {
             let dst = if rng.below(3) == 0 {
                 Ipv4Addr::new(10, 0, rng.below(40) as u8, rng.below(250) as u8)
             } else {
-                Ipv4Addr::from(rng.next() as u32)
+                Ipv4Addr::from(rng.next_u64() as u32)
             };
             let start = t0 + (i as i64 * 3_600_000_000 / ROWS as i64);
             let r = FlowRecord {

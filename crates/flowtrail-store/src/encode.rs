@@ -1102,21 +1102,9 @@ mod tests {
         DictionaryArray, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray,
     };
     use arrow::compute::cast;
+    use flowtrail_gen::Rng;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::file::reader::{FileReader, SerializedFileReader};
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
 
     fn dict(values: Vec<Option<String>>) -> ArrayRef {
         let a: DictionaryArray<Int32Type> = values.iter().map(|v| v.as_deref()).collect();
@@ -1126,7 +1114,7 @@ mod tests {
     /// Every shape the encoder writes, with nulls in awkward places and runs of every length
     /// around the 8-value RLE threshold, over several pages.
     fn batch(rows: usize) -> RecordBatch {
-        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut rng = Rng::new(0x1234_5678_9abc_def1, 0);
         let mut run_value = 0u64;
         let mut run_left = 0u64;
         let mut runs = Vec::with_capacity(rows);
@@ -1176,7 +1164,7 @@ mod tests {
             (
                 "extra",
                 Arc::new(StringArray::from_iter((0..rows).map(|i| {
-                    (i % 3 == 0).then(|| format!("{{\"k\":{}}}", rng.next()))
+                    (i % 3 == 0).then(|| format!("{{\"k\":{}}}", rng.next_u64()))
                 }))),
                 true,
             ),
@@ -1212,7 +1200,7 @@ mod tests {
                 "bytes_in",
                 // Mostly distinct: past the dictionary limit, so PLAIN.
                 Arc::new(Int64Array::from_iter_values(
-                    (0..rows).map(|_| rng.next() as i64),
+                    (0..rows).map(|_| rng.next_u64() as i64),
                 )),
                 true,
             ),
@@ -1449,17 +1437,17 @@ mod tests {
             .map(|i| (!nulls(rng, mode, i)).then(|| "é".repeat(rng.below(card.min(40)) as usize)))
             .collect();
         let span = [1i64, 2, 300, 65_535, 65_536, 1 << 40, i64::MAX][rng.below(7) as usize];
-        let base = rng.next() as i64 / 2;
+        let base = rng.next_u64() as i64 / 2;
         let mode = null_mode(rng);
         let i64s: Vec<Option<i64>> = (0..rows)
             .map(|i| {
                 (!nulls(rng, mode, i))
-                    .then(|| base.wrapping_add((rng.next() as i64).rem_euclid(span)))
+                    .then(|| base.wrapping_add((rng.next_u64() as i64).rem_euclid(span)))
             })
             .collect();
         let mode = null_mode(rng);
         let i32s: Vec<Option<i32>> = (0..rows)
-            .map(|i| (!nulls(rng, mode, i)).then(|| rng.next() as i32 % (card as i32 + 1)))
+            .map(|i| (!nulls(rng, mode, i)).then(|| rng.next_u64() as i32 % (card as i32 + 1)))
             .collect();
         let lines: Vec<i64> = (0..rows as i64).map(|i| i * 3 - 7).collect();
         let cols: Vec<(&str, ArrayRef, bool)> = vec![
@@ -1480,7 +1468,7 @@ mod tests {
 
     #[test]
     fn random_batches_round_trip() {
-        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        let mut rng = Rng::new(0x5eed_1234_abcd_0001, 0);
         for round in 0..120 {
             let rows = match round % 6 {
                 0 => 1,
