@@ -155,7 +155,8 @@ pub struct DictionaryAggregateExec {
     properties: Arc<PlanProperties>,
 }
 
-fn is_text(t: &DataType) -> bool {
+/// Whether `t` is a text type the lake stores dictionary-encoded.
+pub(crate) fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
 }
 
@@ -698,11 +699,22 @@ impl Merged {
 
     /// Merges rows from [`Local::take`].
     fn fold(&mut self, arrays: &[ArrayRef]) -> Result<()> {
-        let keys = arrays[0].as_string::<i32>();
+        let shape = || DataFusionError::Internal("group rows are not Utf8 then Int64s".into());
+        let keys = arrays
+            .first()
+            .and_then(|a| a.as_string_opt::<i32>())
+            .ok_or_else(shape)?;
+        let states: Vec<&Int64Array> = arrays[1..]
+            .iter()
+            .map(|a| a.as_primitive_opt::<Int64Type>())
+            .collect::<Option<_>>()
+            .ok_or_else(shape)?;
+        if states.len() != self.kinds.len() {
+            return Err(shape());
+        }
         for row in 0..keys.len() {
             let g = self.group(keys.is_valid(row).then(|| keys.value(row))) as usize;
-            for a in 0..self.kinds.len() {
-                let state = arrays[a + 1].as_primitive::<Int64Type>();
+            for (a, state) in states.iter().enumerate() {
                 if state.is_valid(row) {
                     self.values[a][g] = self.values[a][g].wrapping_add(state.value(row));
                     self.seen[a][g] = true;

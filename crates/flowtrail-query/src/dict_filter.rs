@@ -17,7 +17,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::compute::kernels::boolean::{and_kleene, not, or_kleene};
 use datafusion::arrow::compute::{cast, concat, prep_null_mask_filter};
-use datafusion::arrow::datatypes::{DataType, Int32Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{Int32Type, Schema, SchemaRef};
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::{Operator, Volatility};
@@ -238,12 +238,7 @@ fn build(
         let name = used.iter().next()?.name();
         let i = table.index_of(name).ok()?;
         let field = table.field(i);
-        if i < file_columns
-            && matches!(
-                field.data_type(),
-                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
-            )
-        {
+        if i < file_columns && crate::dict_agg::is_text(field.data_type()) {
             // Nullable: the leaf is also evaluated for the NULL key.
             let schema = Arc::new(Schema::new(vec![field.clone().with_nullable(true)]));
             let leaf = reassign_expr_columns(Arc::clone(expr), &schema).ok()?;
