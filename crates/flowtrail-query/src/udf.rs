@@ -49,6 +49,46 @@ impl Net {
     }
 }
 
+/// A list of networks asked "does any contain this address?" once per flow at ingest: IPv4
+/// prefixes as 32-bit pairs, tested without widening the address or a call per network.
+/// Answers exactly as `nets.iter().any(|n| n.contains(ip))`.
+#[derive(Debug, Clone, Default)]
+pub struct NetSet {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl NetSet {
+    pub fn new(nets: &[Net]) -> NetSet {
+        let mut set = NetSet::default();
+        for n in nets {
+            if n.v4 {
+                set.v4.push((n.bits as u32, n.mask as u32));
+            } else {
+                set.v6.push((n.bits, n.mask));
+            }
+        }
+        set
+    }
+
+    /// Returns whether any of the networks holds `ip` (an IPv4-mapped IPv6 address as IPv4).
+    #[inline]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let v4 = match ip {
+            IpAddr::V4(v) => v,
+            IpAddr::V6(v) => match v.to_ipv4_mapped() {
+                Some(v) => v,
+                None => {
+                    let bits = u128::from(v);
+                    return self.v6.iter().any(|&(b, m)| bits & m == b);
+                }
+            },
+        };
+        let bits = u32::from(v4);
+        self.v4.iter().any(|&(b, m)| bits & m == b)
+    }
+}
+
 fn width_mask(width: u32) -> u128 {
     if width == 128 {
         !0
@@ -252,5 +292,52 @@ mod tests {
             .contains("8.8.8.8".parse().expect("ip")));
         assert!(Net::parse("10.0.0.0/33").is_none());
         assert!(Net::parse("nope/8").is_none());
+    }
+
+    #[test]
+    fn net_set_answers_as_the_nets_do() {
+        let mut nets: Vec<Net> = DEFAULT_INTERNAL
+            .iter()
+            .filter_map(|s| Net::parse(s))
+            .collect();
+        nets.push(Net::parse("203.0.113.7").expect("net"));
+        nets.push(Net::parse("2001:db8:ffff::/48").expect("net"));
+        let set = NetSet::new(&nets);
+        let probes = [
+            "10.0.0.1",
+            "9.255.255.255",
+            "11.0.0.0",
+            "172.16.0.1",
+            "172.32.0.1",
+            "192.168.5.5",
+            "100.64.0.1",
+            "100.128.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "203.0.113.7",
+            "203.0.113.8",
+            "8.8.8.8",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::ffff:10.1.2.3",
+            "::ffff:8.8.8.8",
+            "fc00::1",
+            "fd12::1",
+            "fe00::1",
+            "fe80::1",
+            "febf::1",
+            "fec0::1",
+            "::1",
+            "::2",
+            "::",
+            "2001:db8:ffff:1::1",
+            "2001:db8:fffe::1",
+        ];
+        for p in probes {
+            let ip: IpAddr = p.parse().expect("ip");
+            let want = nets.iter().any(|n| n.contains(ip));
+            assert_eq!(set.contains(ip), want, "{p}");
+        }
+        assert!(!NetSet::new(&[]).contains("10.0.0.1".parse().expect("ip")));
     }
 }

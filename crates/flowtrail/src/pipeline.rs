@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use arrow::array::{Array, RecordBatch};
 use flowtrail_enrich::{GeoDb, Hit, TiIndex};
 use flowtrail_formats::{by_name, sniff, DecodeContext, Format, Framing};
-use flowtrail_query::udf::{Net, DEFAULT_INTERNAL};
+use flowtrail_query::udf::{Net, NetSet, DEFAULT_INTERNAL};
 use flowtrail_schema::{Direction, FlowRecord, HttpRecord, RecordSink};
 use flowtrail_store::{
     FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder, InputEntry, InputTag, Lake, Partition,
@@ -131,6 +131,8 @@ struct Worker<'a> {
     lake: &'a Lake,
     opts: &'a Options,
     dead: &'a DeadLetter,
+    /// `opts.internal` as a set for the per-flow direction test.
+    internal: NetSet,
     buffers: BTreeMap<(u8, Partition), Builder>,
     buffered: usize,
     staged: Vec<StagedFile>,
@@ -158,8 +160,7 @@ impl InputSink<'_, '_> {
         if r.direction.is_some() {
             return r.direction;
         }
-        let internal =
-            |ip: Option<IpAddr>| ip.map(|ip| self.w.opts.internal.iter().any(|n| n.contains(ip)));
+        let internal = |ip: Option<IpAddr>| ip.map(|ip| self.w.internal.contains(ip));
         match (internal(r.src_ip)?, internal(r.dst_ip)?) {
             (true, true) => Some(Direction::Internal),
             (true, false) => Some(Direction::Outbound),
@@ -627,6 +628,7 @@ pub fn run(
                     lake,
                     opts,
                     dead,
+                    internal: NetSet::new(&opts.internal),
                     buffers: BTreeMap::new(),
                     buffered: 0,
                     staged: vec![],
