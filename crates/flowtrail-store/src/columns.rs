@@ -62,6 +62,33 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// Byte equality inlined for the short values of a column dictionary (an account, an interface
+/// id, a status): eight bytes per compare and the last word overlapping, where `==` calls
+/// `memcmp` and was 2.5 % of an ingest.
+#[inline]
+pub(crate) fn text_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            .map(u64::from_ne_bytes)
+    };
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
 /// Per-row slots of a column (dictionary keys or integers) with their nulls, costing nothing per
 /// row while the column is all null: the leading nulls are only counted, and validity is
 /// materialized at the first null after a value (`None`: all valid so far).
@@ -109,7 +136,7 @@ impl<T: Copy + Default> Slots<T> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, v: T) {
         if self.all_null() {
             self.materialize();
@@ -120,12 +147,19 @@ impl<T: Copy + Default> Slots<T> {
         }
     }
 
-    #[inline]
+    /// Appends a null: a counter while the column is all null (most columns of most formats),
+    /// inlined into the row builder.
+    #[inline(always)]
     pub fn push_null(&mut self) {
         if self.all_null() {
             self.leading_nulls += 1;
-            return;
+        } else {
+            self.push_stored_null();
         }
+    }
+
+    #[inline(never)]
+    fn push_stored_null(&mut self) {
         let n = self.values.len();
         let valid = self.valid.get_or_insert_with(|| {
             let mut v = Vec::with_capacity(self.values.capacity());
@@ -188,7 +222,11 @@ impl DictText {
     /// Returns the key of `v`, adding it to the dictionary if it is new.
     pub fn key_of(&mut self, v: &str) -> i32 {
         if let Some(k) = self.last {
-            if self.values.get(k as usize).is_some_and(|p| p.as_ref() == v) {
+            if self
+                .values
+                .get(k as usize)
+                .is_some_and(|p| text_eq(p.as_bytes(), v.as_bytes()))
+            {
                 return k;
             }
         }
@@ -555,6 +593,22 @@ mod tests {
     use super::*;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
+
+    #[test]
+    fn text_eq_agrees_with_eq_at_every_length_and_position() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(text_eq(&a, &a.clone()), "equal, length {n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!text_eq(&a, &b), "differs at {at}, length {n}");
+            }
+            let mut longer = a.clone();
+            longer.push(b'z');
+            assert!(!text_eq(&a, &longer), "length {n} vs {}", n + 1);
+        }
+    }
 
     #[test]
     fn dict_text_round_trips_values_nulls_and_runs() {
