@@ -48,6 +48,10 @@ use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 
 use crate::columns::FxHasher;
 
+/// One second in the lake's timestamp unit (µs): the step [`Encoder::int_dictionary`] tries
+/// for direct addressing when values span more than 64 Ki.
+const SECOND: u128 = 1_000_000;
+
 /// Rows per data page (at most): small enough that a reader decodes a page in cache and that
 /// early pages of a dictionary column are written at the width of the keys seen so far (64 Ki
 /// rows made the lake 2.5 % larger), large enough that page headers cost nothing.
@@ -890,17 +894,31 @@ impl Encoder {
         keys.reserve(values.len());
         let mut dict: Vec<T> = Vec::new();
         let span = (hi.as_i64() as i128 - lo.as_i64() as i128) as u128;
-        if span < 1 << 16 {
+        // Timestamps of most flow logs are whole seconds: an hour of them spans 3.6e9 µs but
+        // only 3,600 distinct steps of 1 s, so they are addressed directly by second too.
+        let base = lo.as_i64();
+        let seconds = span >= 1 << 16
+            && span / SECOND < 1 << 16
+            && values.iter().enumerate().all(|(i, v)| {
+                !is_valid(nulls, i) || v.as_i64().wrapping_sub(base) % SECOND as i64 == 0
+            });
+        if span < 1 << 16 || seconds {
             // Direct addressing: one load per value, no hashing.
-            let base = lo.as_i64();
+            let step = if seconds { SECOND as i64 } else { 1 };
             self.direct.clear();
-            self.direct.resize(span as usize + 1, u32::MAX);
+            self.direct
+                .resize((span / step as u128) as usize + 1, u32::MAX);
             for (i, &v) in values.iter().enumerate() {
                 if !is_valid(nulls, i) {
                     keys.push(0);
                     continue;
                 }
-                let slot = (v.as_i64().wrapping_sub(base)) as usize;
+                let offset = v.as_i64().wrapping_sub(base);
+                let slot = if seconds {
+                    offset / SECOND as i64
+                } else {
+                    offset
+                } as usize;
                 let e = self.direct.get_mut(slot)?;
                 if *e == u32::MAX {
                     *e = dict.len() as u32;
@@ -1136,6 +1154,31 @@ mod tests {
                     .with_timezone("UTC"),
                 ),
                 false,
+            ),
+            (
+                "end_time",
+                // Whole seconds over a day with nulls: addressed directly by second.
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter((0..rows).map(|i| {
+                        (i % 11 != 3)
+                            .then(|| 1_700_000_000_000_000 + rng.below(86_400) as i64 * 1_000_000)
+                    }))
+                    .with_timezone("UTC"),
+                ),
+                true,
+            ),
+            (
+                "first_seen",
+                // Whole seconds but one value 1 µs off, and a null: the hash dictionary.
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter((0..rows).map(|i| match i {
+                        7 => None,
+                        12_345 => Some(1_700_000_000_000_001),
+                        _ => Some(1_700_000_000_000_000 + (i as i64 % 5000) * 1_000_000),
+                    }))
+                    .with_timezone("UTC"),
+                ),
+                true,
             ),
             (
                 "origin",
