@@ -220,6 +220,7 @@ impl DictText {
     }
 
     /// Returns the key of `v`, adding it to the dictionary if it is new.
+    #[inline(always)]
     pub fn key_of(&mut self, v: &str) -> i32 {
         if let Some(k) = self.last {
             if self
@@ -230,6 +231,12 @@ impl DictText {
                 return k;
             }
         }
+        self.key_of_lookup(v)
+    }
+
+    /// [`DictText::key_of`] past the last-value shortcut: the hash lookup, out of line.
+    #[inline(never)]
+    fn key_of_lookup(&mut self, v: &str) -> i32 {
         let k = match self.index.get(v) {
             Some(&k) => k,
             None => {
@@ -244,6 +251,7 @@ impl DictText {
         k
     }
 
+    #[inline]
     pub fn append_value(&mut self, v: &str) {
         let k = self.key_of(v);
         self.append_key(k);
@@ -259,6 +267,7 @@ impl DictText {
         self.keys.push_null();
     }
 
+    #[inline]
     pub fn append_option(&mut self, v: Option<&str>) {
         match v {
             Some(v) => self.append_value(v),

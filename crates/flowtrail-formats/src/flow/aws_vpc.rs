@@ -959,7 +959,7 @@ fn zero_bytes(x: u64) -> u64 {
 }
 
 /// The high bit of every space, tab or carriage return among the 8 bytes at `at`.
-#[inline]
+#[inline(always)]
 fn separators(bytes: &[u8], at: usize) -> u64 {
     let x = match bytes
         .get(at..at + 8)
