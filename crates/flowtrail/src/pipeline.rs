@@ -34,6 +34,9 @@ const MAX_LINE: usize = 1 << 20;
 const MAX_BUFFERED_TEXT: usize = 512 << 20;
 const TEXT_CHECK_ROWS: usize = 256;
 
+/// Rows a new flow buffer reserves before the worker has staged one.
+const MIN_ROWS_HINT: usize = 16 * 1024;
+
 /// Bytes of a rejected record kept in the dead-letter file.
 const MAX_DEADLETTER_RAW: usize = 64 << 10;
 
@@ -135,6 +138,9 @@ struct Worker<'a> {
     internal: NetSet,
     buffers: BTreeMap<(u8, Partition), Builder>,
     buffered: usize,
+    /// Rows the largest flow buffer held when last staged: new flow buffers reserve that much,
+    /// so an hour of flows does not regrow (and copy) its columns from 16 Ki rows each time.
+    flow_rows_hint: usize,
     staged: Vec<StagedFile>,
     done: Vec<InputEntry>,
     error: Option<String>,
@@ -189,11 +195,12 @@ impl RecordSink for InputSink<'_, '_> {
     fn flow(&mut self, r: &FlowRecord<'_>) {
         let dir = self.direction(r);
         let key = (0u8, Partition::of_micros(r.time));
+        let hint = self.w.flow_rows_hint;
         let b = self
             .w
             .buffers
             .entry(key)
-            .or_insert_with(|| Builder::Flow(Box::default()));
+            .or_insert_with(|| Builder::Flow(Box::new(FlowBatchBuilder::with_capacity(hint))));
         let opts = self.w.opts;
         let mut e = FlowEnrichment::default();
         if let Some(geo) = opts.geo.as_deref() {
@@ -284,6 +291,17 @@ impl Worker<'_> {
 
     fn stage_all(&mut self) -> Result<(), String> {
         let buffers = std::mem::take(&mut self.buffers);
+        let largest = buffers
+            .values()
+            .filter_map(|b| match b {
+                Builder::Flow(b) => Some(b.len()),
+                Builder::Http(_) => None,
+            })
+            .max();
+        if let Some(rows) = largest {
+            self.flow_rows_hint =
+                rows.clamp(MIN_ROWS_HINT, self.opts.flush_rows.max(MIN_ROWS_HINT));
+        }
         for ((table_tag, part), b) in buffers {
             let (table, batch): (Table, RecordBatch) = match b {
                 Builder::Flow(mut b) => (Table::Flows, b.finish()),
@@ -631,6 +649,7 @@ pub fn run(
                     internal: NetSet::new(&opts.internal),
                     buffers: BTreeMap::new(),
                     buffered: 0,
+                    flow_rows_hint: MIN_ROWS_HINT,
                     staged: vec![],
                     done: vec![],
                     error: None,
