@@ -416,7 +416,7 @@ impl Lake {
                 })?
             }
         };
-        file.sync_all().map_err(io(&path))?;
+        // Made durable by the commit that journals it (all of a commit's files at once).
         let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(StagedFile {
             file: CommittedFile {
@@ -431,6 +431,36 @@ impl Lake {
     /// Commits: journals `inputs` and `files` durably, then moves the files into their partitions.
     pub fn commit(&self, inputs: Vec<InputEntry>, files: Vec<StagedFile>) -> Result<(), LakeError> {
         self.commit_replacing(inputs, files, Vec::new())
+    }
+
+    /// Flushes staged files to disk before their commit is journalled, several at once: one
+    /// `fsync` after another cost ~2 ms per file of waiting (an ingest of 100 hour files
+    /// commits them ten at a time).
+    fn sync_staged(&self, files: &[StagedFile]) -> Result<(), LakeError> {
+        const AT_ONCE: usize = 8;
+        let sync = |f: &StagedFile| -> Result<(), LakeError> {
+            let path = self.root.join(&f.file.staged);
+            File::open(&path)
+                .and_then(|h| h.sync_all())
+                .map_err(io(&path))
+        };
+        if files.len() <= 1 {
+            return files.iter().try_for_each(sync);
+        }
+        let per = files.len().div_ceil(AT_ONCE);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(per)
+                .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(sync)))
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(io(&self.root)(std::io::Error::other(
+                        "fsync thread panicked",
+                    )))
+                })
+            })
+        })
     }
 
     /// Commits `files` in place of `removed` (paths relative to the root): journalled first, so
@@ -448,6 +478,7 @@ impl Lake {
         if self.failpoint == Some(Failpoint::BeforeJournal(nth)) {
             std::process::abort();
         }
+        self.sync_staged(&files)?;
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let commit = Commit {
             id: format!("{}-{seq}", self.run_id),
