@@ -531,9 +531,7 @@ struct Strict<'a> {
     b: &'a [u8],
     /// Where the next field starts.
     pos: usize,
-    /// Offset of the word `mask` describes, and its separators not yet consumed.
-    base: usize,
-    mask: u64,
+    seps: Separators<'a>,
 }
 
 impl<'a> Strict<'a> {
@@ -541,8 +539,7 @@ impl<'a> Strict<'a> {
         Strict {
             b,
             pos: 0,
-            base: 0,
-            mask: separators(b, 0),
+            seps: Separators::new(b),
         }
     }
 
@@ -557,19 +554,7 @@ impl<'a> Strict<'a> {
     /// [`Strict::field`] as its start and end offsets.
     #[inline(always)]
     fn span(&mut self) -> Option<(usize, usize)> {
-        let len = self.b.len();
-        let at = loop {
-            if self.mask != 0 {
-                let at = self.base + (self.mask.trailing_zeros() / 8) as usize;
-                self.mask &= self.mask - 1;
-                break at;
-            }
-            self.base += 8;
-            if self.base >= len {
-                break len;
-            }
-            self.mask = separators(self.b, self.base);
-        };
+        let at = self.seps.next_at();
         let start = self.pos;
         if at == start || self.b.get(at).is_some_and(|&c| c != b' ') {
             return None;
@@ -943,11 +928,48 @@ struct Tokens<'a> {
     text: &'a str,
     /// Where the next token may start.
     pos: usize,
+    seps: Separators<'a>,
+    done: bool,
+}
+
+/// The separators (space, tab, carriage return) of a line in order, found eight bytes at a time
+/// (a SWAR byte compare per word, then one `trailing_zeros` per separator). Shared by
+/// [`Tokens`], [`split_fields`] and [`strict_v2`]; kept in a local, its state stays in registers.
+struct Separators<'a> {
+    bytes: &'a [u8],
     /// Offset of the word `mask` describes.
     base: usize,
     /// Separators of that word not yet consumed: the high bit of each separator byte.
     mask: u64,
-    done: bool,
+}
+
+impl<'a> Separators<'a> {
+    fn new(bytes: &'a [u8]) -> Separators<'a> {
+        Separators {
+            bytes,
+            base: 0,
+            mask: separators(bytes, 0),
+        }
+    }
+
+    /// The offset of the next separator, or the end of the line (from then on, always).
+    #[inline(always)]
+    fn next_at(&mut self) -> usize {
+        let len = self.bytes.len();
+        while self.mask == 0 {
+            if self.base >= len {
+                return len;
+            }
+            self.base += 8;
+            if self.base >= len {
+                return len;
+            }
+            self.mask = separators(self.bytes, self.base);
+        }
+        let at = self.base + (self.mask.trailing_zeros() / 8) as usize;
+        self.mask &= self.mask - 1;
+        at
+    }
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
@@ -985,26 +1007,9 @@ impl<'a> Tokens<'a> {
         Tokens {
             text: line,
             pos: 0,
-            base: 0,
-            mask: separators(line.as_bytes(), 0),
+            seps: Separators::new(line.as_bytes()),
             done: false,
         }
-    }
-
-    /// The offset of the next separator, or the end of the line.
-    #[inline]
-    fn next_separator(&mut self) -> usize {
-        let len = self.text.len();
-        while self.mask == 0 {
-            self.base += 8;
-            if self.base >= len {
-                return len;
-            }
-            self.mask = separators(self.text.as_bytes(), self.base);
-        }
-        let at = self.base + (self.mask.trailing_zeros() / 8) as usize;
-        self.mask &= self.mask - 1;
-        at
     }
 }
 
@@ -1014,7 +1019,7 @@ impl<'a> Iterator for Tokens<'a> {
     #[inline]
     fn next(&mut self) -> Option<&'a str> {
         while !self.done {
-            let end = self.next_separator();
+            let end = self.seps.next_at();
             if end >= self.text.len() {
                 self.done = true;
             }
@@ -1047,33 +1052,24 @@ fn split_fields(line: &str, spans: &mut Vec<(u32, u32)>) -> bool {
     if len > u32::MAX as usize {
         return false;
     }
+    let mut seps = Separators::new(bytes);
     let mut start = 0usize;
-    let mut base = 0usize;
-    while base < len {
-        let mut mask = separators(bytes, base);
-        while mask != 0 {
-            let at = base + (mask.trailing_zeros() / 8) as usize;
-            mask &= mask - 1;
-            if at > start {
-                if bytes.get(start) == Some(&b'#') {
-                    return true;
-                }
-                if spans.len() == SPLIT_FIELDS {
-                    return false;
-                }
-                spans.push((start as u32, at as u32));
+    loop {
+        let at = seps.next_at();
+        if at > start {
+            if bytes.get(start) == Some(&b'#') {
+                return true;
             }
-            start = at + 1;
+            if spans.len() == SPLIT_FIELDS {
+                return false;
+            }
+            spans.push((start as u32, at as u32));
         }
-        base += 8;
-    }
-    if len > start && bytes.get(start) != Some(&b'#') {
-        if spans.len() == SPLIT_FIELDS {
-            return false;
+        if at >= len {
+            return true;
         }
-        spans.push((start as u32, len as u32));
+        start = at + 1;
     }
-    true
 }
 
 /// The input of one record, kept for the dead-letter file if it is rejected.
