@@ -386,6 +386,12 @@ fn is_valid(nulls: Option<&NullBuffer>, i: usize) -> bool {
     nulls.is_none_or(|n| n.is_valid(i))
 }
 
+/// True when every one of the `rows` (at least one) is null: most columns of most formats are,
+/// and their chunks are written without a pass over the rows.
+fn all_null(nulls: Option<&NullBuffer>, rows: usize) -> bool {
+    rows > 0 && nulls.is_some_and(|n| n.null_count() == rows)
+}
+
 /// Bits needed to store keys below `n` (0 for a one-entry dictionary, as arrow-rs writes).
 fn key_width(n: usize) -> u8 {
     let max = n.saturating_sub(1) as u64;
@@ -461,6 +467,7 @@ impl Encoder {
         mut put: impl FnMut(usize, usize, &mut Vec<u8>, &mut Vec<u32>, &mut Vec<i64>),
     ) -> Result<()> {
         let nullable = chunk.desc.max_def_level() > 0;
+        let empty = all_null(nulls, rows);
         let mut start = 0;
         for &end in bounds.iter().chain(std::iter::once(&rows)) {
             if end <= start {
@@ -471,6 +478,8 @@ impl Encoder {
                 self.page.extend_from_slice(&[0; 4]);
                 let n = end - start;
                 match nulls {
+                    // What `hybrid` writes for eight or more zeros.
+                    Some(_) if empty && n >= 8 => rle_run(n, 0, 1, &mut self.page),
                     Some(nb) if nb.null_count() > 0 => {
                         self.levels.clear();
                         self.levels
@@ -482,13 +491,15 @@ impl Encoder {
                 let len = (self.page.len() - 4) as u32;
                 self.page[..4].copy_from_slice(&len.to_le_bytes());
             }
-            put(
-                start,
-                end,
-                &mut self.page,
-                &mut self.values,
-                &mut self.deltas,
-            );
+            if !empty {
+                put(
+                    start,
+                    end,
+                    &mut self.page,
+                    &mut self.values,
+                    &mut self.deltas,
+                );
+            }
             let mut z = Squeeze {
                 codecs: &mut self.codecs,
                 out: &mut self.compressed,
@@ -509,12 +520,18 @@ impl Encoder {
         props: &WriterProperties,
     ) -> Result<(Bytes, ColumnCloseResult)> {
         let rows = keys.len();
+        if all_null(nulls, rows) {
+            return self.text_chunk(desc, rows, nulls, None, &|_| &[], props);
+        }
         // Only the values some row uses go into the dictionary, the statistics and the bloom
         // filter (a batch cut from a larger dictionary may hold others). The builder's own
-        // dictionaries hold only used values, so the common case copies the keys as they are.
+        // dictionaries hold only used values, so the common case keeps the keys as they are,
+        // copied in the same pass that marks the values used.
         let mut seen = vec![false; dict.len()];
         let mut distinct = 0usize;
+        let mut compact: Vec<u32> = Vec::with_capacity(rows);
         for (i, &k) in keys.iter().enumerate() {
+            compact.push(k as u32);
             if !is_valid(nulls, i) {
                 continue;
             }
@@ -524,13 +541,11 @@ impl Encoder {
                 .ok_or_else(|| {
                     ParquetError::General(format!("dictionary key {k} out of range at row {i}"))
                 })?;
-            if !*slot {
-                *slot = true;
-                distinct += 1;
-            }
+            distinct += usize::from(!*slot);
+            *slot = true;
         }
-        let (used, compact): (Vec<&[u8]>, Vec<u32>) = if distinct == dict.len() {
-            (dict.to_vec(), keys.iter().map(|&k| k as u32).collect())
+        let used: Vec<&[u8]> = if distinct == dict.len() {
+            dict.to_vec()
         } else {
             let mut remap = vec![u32::MAX; dict.len()];
             let mut used = Vec::with_capacity(distinct);
@@ -540,17 +555,14 @@ impl Encoder {
                     used.push(*v);
                 }
             }
-            let compact = keys
-                .iter()
-                .map(|&k| {
-                    remap
-                        .get(k as usize)
-                        .copied()
-                        .filter(|&r| r != u32::MAX)
-                        .unwrap_or(0)
-                })
-                .collect();
-            (used, compact)
+            for c in compact.iter_mut() {
+                *c = remap
+                    .get(*c as usize)
+                    .copied()
+                    .filter(|&r| r != u32::MAX)
+                    .unwrap_or(0);
+            }
+            used
         };
         self.text_chunk(
             desc,
@@ -668,7 +680,8 @@ impl Encoder {
                 let mut bounds = Vec::new();
                 let mut page_bytes = 0usize;
                 let mut page_rows = 0usize;
-                for i in 0..rows {
+                let rows_with_values = if all_null(nulls, rows) { 0 } else { rows };
+                for i in 0..rows_with_values {
                     if !is_valid(nulls, i) {
                         page_rows += 1;
                         continue;
@@ -781,7 +794,8 @@ impl Encoder {
         let null_count = nulls.map_or(0, |n| n.null_count());
         let mut min: Option<T> = None;
         let mut max: Option<T> = None;
-        for (i, &v) in values.iter().enumerate() {
+        let rows_with_values = if all_null(nulls, rows) { 0 } else { rows };
+        for (i, &v) in values.iter().enumerate().take(rows_with_values) {
             if is_valid(nulls, i) {
                 min = Some(min.map_or(v, |m| m.min(v)));
                 max = Some(max.map_or(v, |m| m.max(v)));
