@@ -17,7 +17,7 @@ pub mod time;
 
 pub use columns::{Column, ColumnType, FLOW_COLUMNS, HTTP_COLUMNS};
 pub use community_id::community_id_v1;
-pub use record::{protocol_name, Action, Direction, FlowRecord, HttpRecord};
+pub use record::{protocol_name, Action, CompactFlow, Direction, FlowRecord, HttpRecord};
 pub use sink::{RecordSink, Rejection, VecSink};
 
 /// Microseconds since the Unix epoch, UTC.

@@ -1,5 +1,5 @@
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::Micros;
 
@@ -109,6 +109,53 @@ pub struct FlowRecord<'a> {
     pub mac: Option<Cow<'a, str>>,
     /// Source fields with no column of their own, as a compact JSON object (nothing is dropped).
     pub extra: Option<Cow<'a, str>>,
+}
+
+/// A flow in the shape nearly every line of a cloud flow log takes: IPv4 addresses, one
+/// counter pair, the action, and text borrowed from the line. A decoder's fast path reports
+/// it through [`crate::RecordSink::compact_flow`], which a sink may store column by column
+/// without building the full [`FlowRecord`]; it means exactly [`CompactFlow::to_record`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompactFlow<'a> {
+    pub time: Micros,
+    pub end_time: Micros,
+    pub origin_line: u64,
+    pub src_ip: Ipv4Addr,
+    pub src_port: u16,
+    pub dst_ip: Ipv4Addr,
+    pub dst_port: u16,
+    pub protocol: u8,
+    pub bytes_out: u64,
+    pub packets_out: u64,
+    pub action: Action,
+    pub flow_state: &'static str,
+    pub device: &'a str,
+    pub account: &'a str,
+    pub region: Option<&'a str>,
+}
+
+impl<'a> CompactFlow<'a> {
+    /// The same flow as a full record (every field not named here is `None`).
+    pub fn to_record(&self) -> FlowRecord<'a> {
+        FlowRecord {
+            time: self.time,
+            end_time: Some(self.end_time),
+            origin_line: self.origin_line,
+            src_ip: Some(IpAddr::V4(self.src_ip)),
+            src_port: Some(self.src_port),
+            dst_ip: Some(IpAddr::V4(self.dst_ip)),
+            dst_port: Some(self.dst_port),
+            protocol: Some(self.protocol),
+            bytes_out: Some(self.bytes_out),
+            packets_out: Some(self.packets_out),
+            action: Some(self.action),
+            flow_state: Some(Cow::Borrowed(self.flow_state)),
+            device: Some(Cow::Borrowed(self.device)),
+            account: Some(Cow::Borrowed(self.account)),
+            region: self.region.map(Cow::Borrowed),
+            ..FlowRecord::default()
+        }
+    }
 }
 
 /// One HTTP request in the normalized `http` table.

@@ -1,12 +1,18 @@
-use crate::{FlowRecord, HttpRecord};
+use crate::{CompactFlow, FlowRecord, HttpRecord};
 
 /// Receives what a decoder makes of its input: rows, skipped records and rejected records.
 ///
-/// Every input record ends in exactly one of the three calls, so the pipeline's accounting
-/// `read = stored + skipped + rejected` holds by construction.
+/// Every input record ends in exactly one call (a flow, an HTTP request, a skip or a
+/// rejection), so the pipeline's accounting `read = stored + skipped + rejected` holds by
+/// construction.
 pub trait RecordSink {
     /// Takes one decoded flow.
     fn flow(&mut self, rec: &FlowRecord<'_>);
+    /// Takes one decoded flow in the compact shape; the same as [`RecordSink::flow`] of
+    /// [`CompactFlow::to_record`], which is what it does unless a sink has a faster way.
+    fn compact_flow(&mut self, rec: &CompactFlow<'_>) {
+        self.flow(&rec.to_record());
+    }
     /// Takes one decoded HTTP request.
     fn http(&mut self, rec: &HttpRecord<'_>);
     /// Counts a record that is valid but deliberately not stored (e.g. AWS `NODATA`).

@@ -9,8 +9,8 @@ use arrow::datatypes::{
     DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
 };
 use flowtrail_schema::{
-    protocol_name, Column, ColumnType, Direction, FlowRecord, HttpRecord, FLOW_COLUMNS,
-    HTTP_COLUMNS,
+    protocol_name, Column, ColumnType, CompactFlow, Direction, FlowRecord, HttpRecord,
+    FLOW_COLUMNS, HTTP_COLUMNS,
 };
 
 fn data_type(t: ColumnType) -> DataType {
@@ -349,7 +349,70 @@ impl FlowBatchBuilder {
         direction: Option<Direction>,
         e: &FlowEnrichment<'_>,
     ) {
-        let keys = match self.input {
+        let keys = self.input_keys(input);
+        self.push_keyed(keys, r, direction, e);
+    }
+
+    /// Appends one row of the input `input` given in the compact shape, without enrichment:
+    /// the same row [`FlowBatchBuilder::push_input`] appends for [`CompactFlow::to_record`],
+    /// with the columns the shape leaves empty counted as nulls.
+    pub fn push_compact(
+        &mut self,
+        input: &InputTag<'_>,
+        r: &CompactFlow<'_>,
+        direction: Option<Direction>,
+    ) {
+        let (format_key, origin_key) = self.input_keys(input);
+        self.time.append_value(r.time);
+        self.end_time.append_value(r.end_time);
+        self.source_format.append_key(format_key);
+        self.origin.append_key(origin_key);
+        self.origin_line
+            .append_value(r.origin_line.min(i64::MAX as u64) as i64);
+        self.src_ip.append_v4(r.src_ip);
+        self.src_port.append_value(i32::from(r.src_port));
+        self.dst_ip.append_v4(r.dst_ip);
+        self.dst_port.append_value(i32::from(r.dst_port));
+        self.protocol.append_value(i32::from(r.protocol));
+        self.protocol_name.append_static(protocol_name(r.protocol));
+        self.bytes_out
+            .append_value(r.bytes_out.min(i64::MAX as u64) as i64);
+        self.bytes_in.append_null();
+        self.packets_out
+            .append_value(r.packets_out.min(i64::MAX as u64) as i64);
+        self.packets_in.append_null();
+        self.action.append_static(Some(r.action.as_str()));
+        self.direction.append_static(direction.map(|d| d.as_str()));
+        self.flow_state.append_static(Some(r.flow_state));
+        self.rule.append_null();
+        self.device.append_value(r.device);
+        self.account.append_value(r.account);
+        self.region.append_option(r.region);
+        for c in [
+            &mut self.vpc,
+            &mut self.subnet,
+            &mut self.instance,
+            &mut self.user,
+            &mut self.mac,
+            &mut self.src_country,
+            &mut self.dst_country,
+            &mut self.ti_hits,
+        ] {
+            c.append_null();
+        }
+        self.tcp_flags.append_null();
+        self.nat_src_ip.append_option(None);
+        self.nat_dst_ip.append_option(None);
+        self.extra.append_null();
+        self.src_asn.append_null();
+        self.dst_asn.append_null();
+        self.rows += 1;
+    }
+
+    /// The dictionary keys of an input's format and path: looked up once per input and batch.
+    #[inline]
+    fn input_keys(&mut self, input: &InputTag<'_>) -> (i32, i32) {
+        match self.input {
             Some((id, keys)) if id == input.id => keys,
             _ => {
                 let keys = (
@@ -359,8 +422,7 @@ impl FlowBatchBuilder {
                 self.input = Some((input.id, keys));
                 keys
             }
-        };
-        self.push_keyed(keys, r, direction, e);
+        }
     }
 
     fn push_keyed(
@@ -684,6 +746,83 @@ mod tests {
         assert_eq!(dst.as_string::<i32>().value(0), "192.0.2.1");
         let pn = batch.column_by_name("protocol_name").expect("pn");
         assert!(!pn.is_null(0));
+    }
+
+    /// Random compact flows: addresses from a small pool (so keys repeat), protocols with and
+    /// without a name, counters past `i64::MAX`, regions present and absent.
+    fn compact_flows(n: usize) -> Vec<(CompactFlow<'static>, Option<Direction>)> {
+        use flowtrail_gen::Rng;
+        use flowtrail_schema::Action;
+        let mut rng = Rng::new(7, 3);
+        let words = ["eni-0a", "eni-1b", "", "123456789012", "OK", "eu-west-1"];
+        let dirs = [
+            None,
+            Some(Direction::Inbound),
+            Some(Direction::Outbound),
+            Some(Direction::Internal),
+        ];
+        (0..n)
+            .map(|i| {
+                let mut pick = |k: u64| rng.below(k) as usize;
+                let ip = |x: usize| std::net::Ipv4Addr::from(0x0a00_0000 + x as u32 * 7919);
+                let f = CompactFlow {
+                    time: 1_700_000_000_000_000 + pick(4000) as i64 * 1_000_000,
+                    end_time: 1_700_000_060_000_000 - pick(3) as i64,
+                    origin_line: i as u64 + 1,
+                    src_ip: ip(pick(40)),
+                    src_port: pick(70_000).min(65_535) as u16,
+                    dst_ip: ip(pick(40)),
+                    dst_port: [22, 443, 0, 65_535][pick(4)],
+                    protocol: [6, 17, 1, 253, 0][pick(5)],
+                    bytes_out: [0, 1, 1 << 40, u64::MAX - 1][pick(4)] + pick(2) as u64,
+                    packets_out: [1, 2, u64::MAX - 1][pick(3)],
+                    action: [Action::Allowed, Action::Denied][pick(2)],
+                    flow_state: ["OK", "NODATA"][pick(2)],
+                    device: words[pick(3)],
+                    account: words[3 + pick(2)],
+                    region: [None, Some("eu-west-1"), Some("us-east-1")][pick(3)],
+                };
+                (f, dirs[pick(4)])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compact_rows_equal_full_rows() {
+        let rows = compact_flows(3000);
+        let tags = [
+            InputTag {
+                id: 1,
+                source_format: "aws_vpc",
+                origin: "a.log",
+            },
+            InputTag {
+                id: 2,
+                source_format: "aws_vpc",
+                origin: "b.log",
+            },
+        ];
+        let none = FlowEnrichment::default();
+        let mut full = FlowBatchBuilder::new();
+        let mut compact = FlowBatchBuilder::new();
+        let mut mixed = FlowBatchBuilder::new();
+        for (i, (f, dir)) in rows.iter().enumerate() {
+            let tag = &tags[i / 1000 % 2];
+            full.push_input(tag, &f.to_record(), *dir, &none);
+            compact.push_compact(tag, f, *dir);
+            // Runs of each path, so a key one path issues must be found by the other.
+            if i / 7 % 2 == 0 {
+                mixed.push_compact(tag, f, *dir);
+            } else {
+                mixed.push_input(tag, &f.to_record(), *dir, &none);
+            }
+        }
+        let (full, compact, mixed) = (full.finish(), compact.finish(), mixed.finish());
+        assert_eq!(full.num_rows(), 3000);
+        for (i, c) in FLOW_COLUMNS.iter().enumerate() {
+            assert_eq!(full.column(i), compact.column(i), "column {}", c.name);
+            assert_eq!(full.column(i), mixed.column(i), "column {} (mixed)", c.name);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -379,6 +379,7 @@ impl DictIp {
         self.text.len()
     }
 
+    #[inline]
     fn key_of(&mut self, ip: &IpAddr) -> i32 {
         let bits = ip_bits(ip);
         if let Some((b, k)) = self.last {
@@ -444,6 +445,13 @@ impl DictIp {
             let flag = if is_v4(bits) { 0 } else { V6_KEY };
             self.table[s] = (bits as u32, (k as u32 + 1) | flag);
         }
+    }
+
+    /// Appends an IPv4 address (the same key [`DictIp::append_option`] gives it).
+    #[inline]
+    pub fn append_v4(&mut self, ip: Ipv4Addr) {
+        let k = self.key_of(&IpAddr::V4(ip));
+        self.keys.push(k);
     }
 
     pub fn append_option(&mut self, ip: Option<&IpAddr>) {

@@ -18,7 +18,7 @@ use arrow::array::{Array, RecordBatch};
 use flowtrail_enrich::{GeoDb, Hit, TiIndex};
 use flowtrail_formats::{by_name, sniff, DecodeContext, Format, Framing};
 use flowtrail_query::udf::{Net, NetSet, DEFAULT_INTERNAL};
-use flowtrail_schema::{Direction, FlowRecord, HttpRecord, RecordSink};
+use flowtrail_schema::{CompactFlow, Direction, FlowRecord, HttpRecord, Micros, RecordSink};
 use flowtrail_store::{
     FlowBatchBuilder, FlowEnrichment, HttpBatchBuilder, InputEntry, InputTag, Lake, Partition,
     StagedFile, Table,
@@ -155,6 +155,16 @@ struct InputSink<'w, 'a> {
     input_id: u64,
 }
 
+/// The direction of a flow from whether its source and destination are internal.
+fn direction_of(src_internal: bool, dst_internal: bool) -> Direction {
+    match (src_internal, dst_internal) {
+        (true, true) => Direction::Internal,
+        (true, false) => Direction::Outbound,
+        (false, true) => Direction::Inbound,
+        (false, false) => Direction::External,
+    }
+}
+
 /// Returns a new input id (see [`InputSink::input_id`]).
 fn next_input_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -167,12 +177,7 @@ impl InputSink<'_, '_> {
             return r.direction;
         }
         let internal = |ip: Option<IpAddr>| ip.map(|ip| self.w.internal.contains(ip));
-        match (internal(r.src_ip)?, internal(r.dst_ip)?) {
-            (true, true) => Some(Direction::Internal),
-            (true, false) => Some(Direction::Outbound),
-            (false, true) => Some(Direction::Inbound),
-            (false, false) => Some(Direction::External),
-        }
+        Some(direction_of(internal(r.src_ip)?, internal(r.dst_ip)?))
     }
 
     fn after_push(&mut self) {
@@ -194,13 +199,6 @@ impl InputSink<'_, '_> {
 impl RecordSink for InputSink<'_, '_> {
     fn flow(&mut self, r: &FlowRecord<'_>) {
         let dir = self.direction(r);
-        let key = (0u8, Partition::of_micros(r.time));
-        let hint = self.w.flow_rows_hint;
-        let b = self
-            .w
-            .buffers
-            .entry(key)
-            .or_insert_with(|| Builder::Flow(Box::new(FlowBatchBuilder::with_capacity(hint))));
         let opts = self.w.opts;
         let mut e = FlowEnrichment::default();
         if let Some(geo) = opts.geo.as_deref() {
@@ -223,14 +221,32 @@ impl RecordSink for InputSink<'_, '_> {
             flowtrail_query::enrich_udf::feed_names(hits)
         });
         e.ti_hits = hits.as_deref();
-        if let Builder::Flow(b) = b {
-            let tag = InputTag {
-                id: self.input_id,
-                source_format: self.format,
-                origin: &self.entry.origin,
-            };
-            b.push_input(&tag, r, dir, &e);
+        let tag = InputTag {
+            id: self.input_id,
+            source_format: self.format,
+            origin: &self.entry.origin,
+        };
+        self.w.flow_builder(r.time).push_input(&tag, r, dir, &e);
+        self.after_push();
+    }
+
+    fn compact_flow(&mut self, r: &CompactFlow<'_>) {
+        let opts = self.w.opts;
+        if opts.geo.is_some() || opts.ti.is_some() {
+            // Enrichment looks addresses up per row: the full path does that.
+            return self.flow(&r.to_record());
         }
+        let internal = &self.w.internal;
+        let dir = direction_of(
+            internal.contains(IpAddr::V4(r.src_ip)),
+            internal.contains(IpAddr::V4(r.dst_ip)),
+        );
+        let tag = InputTag {
+            id: self.input_id,
+            source_format: self.format,
+            origin: &self.entry.origin,
+        };
+        self.w.flow_builder(r.time).push_compact(&tag, r, Some(dir));
         self.after_push();
     }
 
@@ -278,6 +294,20 @@ impl RecordSink for InputSink<'_, '_> {
 }
 
 impl Worker<'_> {
+    /// The flow buffer of the hour `time` falls in, created on first use.
+    fn flow_builder(&mut self, time: Micros) -> &mut FlowBatchBuilder {
+        let hint = self.flow_rows_hint;
+        let b = self
+            .buffers
+            .entry((0u8, Partition::of_micros(time)))
+            .or_insert_with(|| Builder::Flow(Box::new(FlowBatchBuilder::with_capacity(hint))));
+        match b {
+            Builder::Flow(b) => b,
+            // Table 0 is only ever given flow buffers.
+            Builder::Http(_) => unreachable!("an HTTP buffer under the flows table key"),
+        }
+    }
+
     /// Bytes of text in all buffers.
     fn text_bytes(&self) -> usize {
         self.buffers

@@ -84,9 +84,9 @@
 //! * <https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html> (Transit Gateway fields)
 
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
-use flowtrail_schema::{Action, Direction, FlowRecord, Micros, RecordSink};
+use flowtrail_schema::{Action, CompactFlow, Direction, FlowRecord, Micros, RecordSink};
 
 use crate::time::days_from_civil;
 use crate::{Confidence, DecodeContext, Decoder, Format};
@@ -435,26 +435,23 @@ impl Decoder for AwsVpcDecoder {
 impl AwsVpcDecoder {
     /// Reports a line [`strict_v2`] parsed, exactly as the general path would.
     fn emit_strict(&self, v: &StrictV2<'_>, line: u64, sink: &mut dyn RecordSink) {
-        let region = self.key.as_ref().map(|k| Cow::Borrowed(k.region.as_str()));
-        let rec = FlowRecord {
+        sink.compact_flow(&CompactFlow {
             time: v.start as Micros * 1_000_000,
-            end_time: Some(v.end as Micros * 1_000_000),
+            end_time: v.end as Micros * 1_000_000,
             origin_line: line,
-            src_ip: Some(IpAddr::V4(v.src)),
-            src_port: Some(v.src_port),
-            dst_ip: Some(IpAddr::V4(v.dst)),
-            dst_port: Some(v.dst_port),
-            protocol: Some(v.protocol),
-            packets_out: Some(v.packets),
-            bytes_out: Some(v.bytes),
-            action: Some(v.action),
-            flow_state: Some(Cow::Borrowed(v.status)),
-            device: Some(Cow::Borrowed(v.interface)),
-            account: Some(Cow::Borrowed(v.account)),
-            region,
-            ..FlowRecord::default()
-        };
-        sink.flow(&rec);
+            src_ip: v.src,
+            src_port: v.src_port,
+            dst_ip: v.dst,
+            dst_port: v.dst_port,
+            protocol: v.protocol,
+            bytes_out: v.bytes,
+            packets_out: v.packets,
+            action: v.action,
+            flow_state: v.status,
+            device: v.interface,
+            account: v.account,
+            region: self.key.as_ref().map(|k| k.region.as_str()),
+        });
     }
 }
 
@@ -472,7 +469,7 @@ struct StrictV2<'a> {
     start: u64,
     end: u64,
     action: Action,
-    status: &'a str,
+    status: &'static str,
 }
 
 /// Parses a default (version 2) line in the shape AWS writes nearly all of them: version `2`,
