@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -259,10 +259,12 @@ impl DictText {
 
     /// Appends a row holding the value of `key` (from [`DictText::key_of`] on this column
     /// since its last `finish`).
+    #[inline]
     pub fn append_key(&mut self, key: i32) {
         self.keys.push(key);
     }
 
+    #[inline]
     pub fn append_null(&mut self) {
         self.keys.push_null();
     }
@@ -276,23 +278,40 @@ impl DictText {
     }
 
     /// Appends a `'static` string (an enum's name, a protocol name): found by its address
-    /// among the few seen in this batch instead of compared byte by byte.
+    /// among the few seen in this batch instead of compared byte by byte, the last one found
+    /// first, inline.
+    #[inline]
     pub fn append_static(&mut self, v: Option<&'static str>) {
         let Some(v) = v else {
             return self.append_null();
         };
+        let key = match self.statics.first() {
+            Some(&(at, len, k)) if (at, len) == (v.as_ptr() as usize, v.len()) => k,
+            _ => self.static_key(v),
+        };
+        self.append_key(key);
+    }
+
+    /// [`DictText::append_static`] past its first entry: moves the value found (or added) to
+    /// the front.
+    #[inline(never)]
+    fn static_key(&mut self, v: &'static str) -> i32 {
         let id = (v.as_ptr() as usize, v.len());
-        let key = match self.statics.iter().find(|s| (s.0, s.1) == id) {
-            Some(s) => s.2,
+        match self.statics.iter().position(|s| (s.0, s.1) == id) {
+            Some(i) => {
+                self.statics.swap(0, i);
+                self.statics[0].2
+            }
             None => {
                 let k = self.key_of(v);
                 if self.statics.len() < 32 {
                     self.statics.push((id.0, id.1, k));
+                    let last = self.statics.len() - 1;
+                    self.statics.swap(0, last);
                 }
                 k
             }
-        };
-        self.append_key(key);
+        }
     }
 
     /// Takes the column as an Arrow dictionary array, leaving it empty.
@@ -379,9 +398,9 @@ impl DictIp {
         self.text.len()
     }
 
-    #[inline]
-    fn key_of(&mut self, ip: &IpAddr) -> i32 {
-        let bits = ip_bits(ip);
+    /// The key of the address `bits` (see [`ip_bits`]), taken by value: a reference to an
+    /// `IpAddr` just built by the caller stalled its load on store forwarding.
+    fn key_of(&mut self, bits: u128) -> i32 {
         if let Some((b, k)) = self.last {
             if b == bits {
                 return k;
@@ -405,7 +424,8 @@ impl DictIp {
                         unreachable!("address dictionary overflow");
                     }
                     self.addrs.push(bits);
-                    crate::batch::push_ip_text(ip, &mut self.text);
+                    // An IPv4-mapped address is written as IPv4.
+                    crate::batch::push_ip_text(&IpAddr::V6(Ipv6Addr::from(bits)), &mut self.text);
                     self.offsets.push(self.text.len() as i32);
                     let flag = if v4 { 0 } else { V6_KEY };
                     self.table[s] = (tag, (k as u32 + 1) | flag);
@@ -450,14 +470,14 @@ impl DictIp {
     /// Appends an IPv4 address (the same key [`DictIp::append_option`] gives it).
     #[inline]
     pub fn append_v4(&mut self, ip: Ipv4Addr) {
-        let k = self.key_of(&IpAddr::V4(ip));
+        let k = self.key_of(u128::from(ip.to_ipv6_mapped()));
         self.keys.push(k);
     }
 
     pub fn append_option(&mut self, ip: Option<&IpAddr>) {
         match ip {
             Some(ip) => {
-                let k = self.key_of(ip);
+                let k = self.key_of(ip_bits(ip));
                 self.keys.push(k);
             }
             None => self.keys.push_null(),
@@ -531,6 +551,7 @@ impl PlainText {
         self.bytes
     }
 
+    #[inline]
     pub fn append_null(&mut self) {
         match self.b.as_mut() {
             Some(b) => b.append_null(),
