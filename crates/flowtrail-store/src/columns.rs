@@ -89,6 +89,28 @@ pub(crate) fn text_eq(a: &[u8], b: &[u8]) -> bool {
     word(a, n - 8) == word(b, n - 8)
 }
 
+/// An all-null array of `rows` rows: one per type and row count is made and shared by every
+/// all-null column of a batch (most columns of most formats), instead of allocating and
+/// zeroing a keys or values buffer for each.
+fn null_array(data_type: &DataType, rows: usize) -> ArrayRef {
+    thread_local! {
+        static MADE: std::cell::RefCell<Vec<ArrayRef>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    MADE.with_borrow_mut(|made| {
+        if let Some(a) = made
+            .iter()
+            .find(|a| a.len() == rows && a.data_type() == data_type)
+        {
+            return Arc::clone(a);
+        }
+        let a = new_null_array(data_type, rows);
+        // Keep the latest of each type only.
+        made.retain(|m| m.data_type() != data_type);
+        made.push(Arc::clone(&a));
+        a
+    })
+}
+
 /// Per-row slots of a column (dictionary keys or integers) with their nulls, costing nothing per
 /// row while the column is all null: the leading nulls are only counted, and validity is
 /// materialized at the first null after a value (`None`: all valid so far).
@@ -323,7 +345,7 @@ impl DictText {
         self.last = None;
         self.bytes = 0;
         let Some(keys) = keys.filter(|_| !values.is_empty()) else {
-            return new_null_array(&dict_type(), rows);
+            return null_array(&dict_type(), rows);
         };
         let values = StringArray::from_iter_values(values.iter().map(|v| v.as_ref()));
         let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
@@ -493,7 +515,7 @@ impl DictIp {
         self.table = Vec::new();
         self.last = None;
         let Some(keys) = keys.filter(|_| offsets.len() >= 2) else {
-            return new_null_array(&dict_type(), rows);
+            return null_array(&dict_type(), rows);
         };
         let values = match StringArray::try_new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -571,7 +593,7 @@ impl PlainText {
         self.bytes = 0;
         match self.b.take() {
             Some(mut b) => Arc::new(b.finish()),
-            None => new_null_array(&DataType::Utf8, nulls),
+            None => null_array(&DataType::Utf8, nulls),
         }
     }
 }
@@ -617,7 +639,7 @@ impl<T: ArrowPrimitiveType> Int<T> {
 
     pub fn finish(&mut self) -> ArrayRef {
         match self.slots.take() {
-            (rows, None, _) => new_null_array(&self.data_type, rows),
+            (rows, None, _) => null_array(&self.data_type, rows),
             (_, Some(values), nulls) => Arc::new(
                 PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls)
                     .with_data_type(self.data_type.clone()),

@@ -525,25 +525,22 @@ impl Encoder {
         }
         // Only the values some row uses go into the dictionary, the statistics and the bloom
         // filter (a batch cut from a larger dictionary may hold others). The builder's own
-        // dictionaries hold only used values, so the common case keeps the keys as they are,
-        // copied in the same pass that marks the values used.
+        // dictionaries hold only used values, so the common case keeps the keys as they are.
         let mut seen = vec![false; dict.len()];
-        let mut distinct = 0usize;
-        let mut compact: Vec<u32> = Vec::with_capacity(rows);
-        for (i, &k) in keys.iter().enumerate() {
-            compact.push(k as u32);
+        let compact: Vec<u32> = keys.iter().map(|&k| k as u32).collect();
+        for (i, &k) in compact.iter().enumerate() {
             if !is_valid(nulls, i) {
                 continue;
             }
-            let slot = usize::try_from(k)
-                .ok()
-                .and_then(|k| seen.get_mut(k))
-                .ok_or_else(|| {
-                    ParquetError::General(format!("dictionary key {k} out of range at row {i}"))
-                })?;
-            distinct += usize::from(!*slot);
-            *slot = true;
+            *seen.get_mut(k as usize).ok_or_else(|| {
+                ParquetError::General(format!(
+                    "dictionary key {} out of range at row {i}",
+                    k as i32
+                ))
+            })? = true;
         }
+        let distinct = seen.iter().filter(|&&s| s).count();
+        let mut compact = compact;
         let used: Vec<&[u8]> = if distinct == dict.len() {
             dict.to_vec()
         } else {
