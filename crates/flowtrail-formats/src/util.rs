@@ -673,6 +673,55 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_parser_matches_std_on_random_and_mutated_addresses() {
+        // Lengths 6-17, over the bytes that matter: digits at the octet limits, dots, and bytes
+        // either side of '0'..='9' and above 0x7f.
+        let mut rng = flowtrail_gen::Rng::new(11, 5);
+        let alphabet: &[u8] = b"0123456789.../:x \x80\xff";
+        let mut checked = 0;
+        let mut valid = 0;
+        let mut check = |c: &[u8]| {
+            let want = std::str::from_utf8(c)
+                .ok()
+                .and_then(|s| s.parse::<Ipv4Addr>().ok());
+            assert_eq!(parse_ipv4(c), want, "{:?}", String::from_utf8_lossy(c));
+            checked += 1;
+            valid += usize::from(want.is_some());
+        };
+        for _ in 0..200_000 {
+            let len = 6 + rng.below(12) as usize;
+            let c: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            check(&c);
+        }
+        // Addresses with 1-3 digit parts, then each with one byte replaced.
+        for _ in 0..20_000 {
+            let part = |rng: &mut flowtrail_gen::Rng| match rng.below(4) {
+                0 => rng.below(10),
+                1 => 10 + rng.below(90),
+                2 => 100 + rng.below(156),
+                _ => 250 + rng.below(10),
+            };
+            let a = format!(
+                "{}.{}.{}.{}",
+                part(&mut rng),
+                part(&mut rng),
+                part(&mut rng),
+                part(&mut rng)
+            );
+            check(a.as_bytes());
+            let mut m = a.clone().into_bytes();
+            let at = rng.below(m.len() as u64) as usize;
+            m[at] = alphabet[rng.below(alphabet.len() as u64) as usize];
+            check(&m);
+            check(format!("0{a}").as_bytes());
+            check(format!("{a}0").as_bytes());
+        }
+        assert!(valid > 20_000, "only {valid} of {checked} cases were addresses");
+    }
+
+    #[test]
     fn zoned_addresses_match_std() {
         // `parse_ip_zoned` replaced a `std`-parsing copy (zone cut, then `str::parse`).
         let std_zoned = |s: &str| -> Option<IpAddr> {

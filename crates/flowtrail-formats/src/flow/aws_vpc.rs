@@ -399,16 +399,18 @@ impl Decoder for AwsVpcDecoder {
         if trimmed.is_empty() || trimmed.first() == Some(&b'#') {
             return;
         }
+        // The whole line is checked once (one call, eight bytes a step) rather than field by
+        // field: every path rejects a line that is not UTF-8.
+        let Ok(text) = std::str::from_utf8(trimmed) else {
+            return sink.reject(line, "line is not valid UTF-8", unit);
+        };
         if self.strict && trimmed.first().is_some_and(u8::is_ascii_digit) {
-            if let Some(v) = strict_v2(trimmed) {
+            if let Some(v) = strict_v2(text) {
                 self.seen_record = true;
                 self.strict_lines += 1;
                 return self.emit_strict(&v, line, sink);
             }
         }
-        let Ok(text) = std::str::from_utf8(trimmed) else {
-            return sink.reject(line, "line is not valid UTF-8", unit);
-        };
         // A header starts with a lower-case field name; records of the default format start
         // with the version digit, so this first-byte test keeps header detection off their path.
         if trimmed.first().is_some_and(u8::is_ascii_lowercase) {
@@ -481,8 +483,9 @@ struct StrictV2<'a> {
 /// or rejects; for the lines it accepts, the record is the one the general path builds
 /// (`strict_path_agrees_with_the_general_one` checks both on the same lines).
 #[inline]
-fn strict_v2(b: &[u8]) -> Option<StrictV2<'_>> {
-    let mut c = Strict::new(b);
+fn strict_v2(line: &str) -> Option<StrictV2<'_>> {
+    let b = line.as_bytes();
+    let mut c = Strict::new(line);
     if c.field()? != b"2" {
         return None;
     }
@@ -525,6 +528,7 @@ fn strict_v2(b: &[u8]) -> Option<StrictV2<'_>> {
 /// A cursor over a line for [`strict_v2`]: fields end at a separator (space, tab or carriage
 /// return, as for the general path), which must be a single space, or at the line's end.
 struct Strict<'a> {
+    text: &'a str,
     b: &'a [u8],
     /// Where the next field starts.
     pos: usize,
@@ -532,8 +536,10 @@ struct Strict<'a> {
 }
 
 impl<'a> Strict<'a> {
-    fn new(b: &'a [u8]) -> Strict<'a> {
+    fn new(text: &'a str) -> Strict<'a> {
+        let b = text.as_bytes();
         Strict {
+            text,
             b,
             pos: 0,
             seps: Separators::new(b),
@@ -560,14 +566,16 @@ impl<'a> Strict<'a> {
         Some((start, at))
     }
 
-    /// A text field as the general path keeps it: not `-`, not a comment, valid UTF-8.
+    /// A text field as the general path keeps it: not `-`, not a comment. (Fields start and
+    /// end at ASCII separators, so the slice is always on character boundaries.)
     #[inline(always)]
     fn word(&mut self) -> Option<&'a str> {
-        let w = self.field()?;
-        if w == b"-" || w.first() == Some(&b'#') {
+        let (start, end) = self.span()?;
+        let w = self.text.get(start..end)?;
+        if w == "-" || w.starts_with('#') {
             return None;
         }
-        std::str::from_utf8(w).ok()
+        Some(w)
     }
 
     #[inline(always)]
