@@ -718,7 +718,10 @@ mod tests {
             check(format!("0{a}").as_bytes());
             check(format!("{a}0").as_bytes());
         }
-        assert!(valid > 20_000, "only {valid} of {checked} cases were addresses");
+        assert!(
+            valid > 20_000,
+            "only {valid} of {checked} cases were addresses"
+        );
     }
 
     #[test]
