@@ -218,6 +218,30 @@ pub struct DictText {
     statics: Vec<(usize, usize, i32)>,
     /// Bytes of text held (each distinct value once).
     bytes: usize,
+    /// Keys of recent values, direct-mapped by [`recent_slot`] (-1: empty); a hit is confirmed
+    /// by comparing the text. Allocated at the first lookup past the last-value shortcut.
+    recent: Vec<i32>,
+}
+
+/// Slots of [`DictText::recent`]: a column that changes value row by row (an interface id)
+/// holds a few hundred distinct values per hour.
+const RECENT_BITS: u32 = 10;
+
+/// The [`DictText::recent`] slot of `v`: a hash of its length and its first and last eight
+/// bytes (which tell apart ids that share a prefix).
+#[inline(always)]
+fn recent_slot(v: &[u8]) -> usize {
+    let word = |at: usize| {
+        v.get(at..at + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let (first, last) = match v.len() {
+        n if n >= 8 => (word(0), word(n - 8)),
+        _ => (v.iter().fold(0u64, |h, &b| (h << 8) | u64::from(b)), 0),
+    };
+    let h = (first ^ last.rotate_left(29) ^ v.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - RECENT_BITS)) as usize
 }
 
 impl DictText {
@@ -259,6 +283,17 @@ impl DictText {
     /// [`DictText::key_of`] past the last-value shortcut: the hash lookup, out of line.
     #[inline(never)]
     fn key_of_lookup(&mut self, v: &str) -> i32 {
+        if self.recent.is_empty() {
+            self.recent = vec![-1; 1 << RECENT_BITS];
+        }
+        let slot = recent_slot(v.as_bytes());
+        if let Some(&k) = self.recent.get(slot) {
+            let cached = usize::try_from(k).ok().and_then(|k| self.values.get(k));
+            if cached.is_some_and(|c| text_eq(c.as_bytes(), v.as_bytes())) {
+                self.last = Some(k);
+                return k;
+            }
+        }
         let k = match self.index.get(v) {
             Some(&k) => k,
             None => {
@@ -269,6 +304,9 @@ impl DictText {
                 k
             }
         };
+        if let Some(r) = self.recent.get_mut(slot) {
+            *r = k;
+        }
         self.last = Some(k);
         k
     }
@@ -342,6 +380,7 @@ impl DictText {
         let (rows, keys, nulls) = self.keys.take();
         let values = std::mem::take(&mut self.values);
         self.index.clear();
+        self.recent.fill(-1);
         self.last = None;
         self.bytes = 0;
         let Some(keys) = keys.filter(|_| !values.is_empty()) else {
@@ -667,6 +706,42 @@ mod tests {
             let mut longer = a.clone();
             longer.push(b'z');
             assert!(!text_eq(&a, &longer), "length {n} vs {}", n + 1);
+        }
+    }
+
+    #[test]
+    fn dict_text_round_trips_values_through_the_recent_cache() {
+        // 5,000 distinct values (many sharing a slot of the 1,024-slot cache, many sharing a
+        // prefix or a suffix), drawn with repeats, over two batches.
+        let mut rng = flowtrail_gen::Rng::new(3, 9);
+        let distinct: Vec<String> = (0..5000)
+            .map(|i| match i % 4 {
+                0 => format!("eni-{i:017x}"),
+                1 => format!("{i:x}"),
+                2 => format!("{i:05}-suffix-shared"),
+                _ => "x".repeat(i % 40),
+            })
+            .collect();
+        let mut c = DictText::with_capacity(16);
+        for _ in 0..2 {
+            let rows: Vec<&str> = (0..30_000)
+                .map(|_| distinct[rng.below(distinct.len() as u64) as usize].as_str())
+                .collect();
+            for v in &rows {
+                c.append_value(v);
+            }
+            let a = c.finish();
+            let d = a.as_dictionary::<Int32Type>();
+            let values = d.values().as_string::<i32>();
+            let got: Vec<&str> = d
+                .keys()
+                .values()
+                .iter()
+                .map(|&k| values.value(k as usize))
+                .collect();
+            assert_eq!(got, rows);
+            let unique: std::collections::HashSet<&str> = rows.iter().copied().collect();
+            assert_eq!(values.len(), unique.len(), "each distinct value is stored once");
         }
     }
 
