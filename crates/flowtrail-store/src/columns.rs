@@ -741,7 +741,11 @@ mod tests {
                 .collect();
             assert_eq!(got, rows);
             let unique: std::collections::HashSet<&str> = rows.iter().copied().collect();
-            assert_eq!(values.len(), unique.len(), "each distinct value is stored once");
+            assert_eq!(
+                values.len(),
+                unique.len(),
+                "each distinct value is stored once"
+            );
         }
     }
 

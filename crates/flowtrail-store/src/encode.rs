@@ -1050,15 +1050,46 @@ fn rle_run(count: usize, value: u32, bytes: usize, out: &mut Vec<u8>) {
 fn packed_run(values: &[u32], width: u8, out: &mut Vec<u8>) {
     let groups = values.len().div_ceil(8);
     uleb(((groups as u64) << 1) | 1, out);
-    let pad = groups * 8 - values.len();
-    pack(
-        values
-            .iter()
-            .map(|&v| u64::from(v))
-            .chain(std::iter::repeat_n(0, pad)),
-        u32::from(width),
-        out,
+    let w = usize::from(width.min(32));
+    if w == 0 {
+        return;
+    }
+    out.reserve(groups * w);
+    let mut chunks = values.chunks_exact(8);
+    for group in &mut chunks {
+        pack_group(group, w, out);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u32; 8];
+        for (d, v) in last.iter_mut().zip(rest) {
+            *d = *v;
+        }
+        pack_group(&last, w, out);
+    }
+}
+
+/// Eight values of `w` (1 to 32) bits, packed from the lowest bit up: exactly `w` bytes. Each
+/// half of four values fills at most 128 bits, so the group is two shifted words.
+#[inline(always)]
+fn pack_group(group: &[u32], w: usize, out: &mut Vec<u8>) {
+    let half = |vals: &[u32]| {
+        vals.iter()
+            .enumerate()
+            .fold(0u128, |acc, (i, &v)| acc | (u128::from(v) << (i * w)))
+    };
+    let (lo, hi) = (
+        half(group.get(..4).unwrap_or(&[])),
+        half(group.get(4..).unwrap_or(&[])),
     );
+    // The group's 8w bits: lo, then hi from bit 4w on.
+    let shift = (4 * w) as u32;
+    let low = lo | hi.checked_shl(shift).unwrap_or(0);
+    let high = hi.checked_shr(128 - shift).unwrap_or(0);
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(&low.to_le_bytes());
+    bytes[16..].copy_from_slice(&high.to_le_bytes());
+    out.extend_from_slice(bytes.get(..w).unwrap_or(&[]));
 }
 
 /// The RLE / bit-packing hybrid encoding of `values` at `width` bits: runs of 8 or more equal
@@ -1519,6 +1550,34 @@ mod tests {
             hybrid(&values, width, &mut a);
             hybrid_by_runs(&values, width, &mut b);
             assert_eq!(a, b, "values {values:?}");
+        }
+    }
+
+    #[test]
+    fn packed_runs_match_the_bitwise_packer() {
+        // Every width, lengths around whole groups, values up to the width's maximum.
+        let mut rng = Rng::new(5, 1);
+        for width in 1..=32u8 {
+            for len in 0..=25usize {
+                let max = (1u64 << width) - 1;
+                let values: Vec<u32> = (0..len)
+                    .map(|i| match i % 3 {
+                        0 => max as u32,
+                        _ => rng.below(max + 1) as u32,
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                packed_run(&values, width, &mut got);
+                let mut want = Vec::new();
+                let groups = len.div_ceil(8);
+                uleb(((groups as u64) << 1) | 1, &mut want);
+                let padded = values
+                    .iter()
+                    .map(|&v| u64::from(v))
+                    .chain(std::iter::repeat_n(0, groups * 8 - len));
+                pack(padded, u32::from(width), &mut want);
+                assert_eq!(got, want, "width {width}, {len} values");
+            }
         }
     }
 
