@@ -789,15 +789,19 @@ impl Encoder {
         let path = desc.path().clone();
         let rows = values.len();
         let null_count = nulls.map_or(0, |n| n.null_count());
-        let mut min: Option<T> = None;
-        let mut max: Option<T> = None;
-        let rows_with_values = if all_null(nulls, rows) { 0 } else { rows };
-        for (i, &v) in values.iter().enumerate().take(rows_with_values) {
-            if is_valid(nulls, i) {
-                min = Some(min.map_or(v, |m| m.min(v)));
-                max = Some(max.map_or(v, |m| m.max(v)));
-            }
-        }
+        let (min, max) = if null_count == 0 {
+            // Every row has a value (most columns): plain passes the compiler vectorizes.
+            (values.iter().copied().min(), values.iter().copied().max())
+        } else if null_count == rows {
+            (None, None)
+        } else {
+            let valid = values
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| is_valid(nulls, *i))
+                .map(|(_, v)| *v);
+            (valid.clone().min(), valid.max())
+        };
         let mut chunk = Chunk::new(desc, props)?;
         let forced = props.encoding(&path);
         let bounds: Vec<usize> = (PAGE_ROWS..rows).step_by(PAGE_ROWS).collect();

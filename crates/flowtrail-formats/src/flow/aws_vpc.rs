@@ -1007,11 +1007,27 @@ fn line_word(bytes: &[u8], at: usize, fill: u8) -> u64 {
     {
         Some(w) => u64::from_le_bytes(w),
         None => {
-            let mut w = [fill; 8];
-            for (d, s) in w.iter_mut().zip(bytes.get(at..).unwrap_or(&[])) {
-                *d = *s;
+            let n = bytes.len();
+            let have = n.saturating_sub(at);
+            let last = n
+                .checked_sub(8)
+                .and_then(|s| bytes.get(s..))
+                .and_then(|c| <[u8; 8]>::try_from(c).ok());
+            match last {
+                // The line's last eight bytes end with the `have` wanted: shift them down and
+                // fill above, instead of a loop over bytes at the end of every line.
+                Some(last) if have > 0 => {
+                    (u64::from_le_bytes(last) >> (8 * (8 - have)))
+                        | ((LO * u64::from(fill)) << (8 * have))
+                }
+                _ => {
+                    let mut w = [fill; 8];
+                    for (d, s) in w.iter_mut().zip(bytes.get(at..).unwrap_or(&[])) {
+                        *d = *s;
+                    }
+                    u64::from_le_bytes(w)
+                }
             }
-            u64::from_le_bytes(w)
         }
     }
 }
@@ -1499,6 +1515,10 @@ mod tests {
                     let cut = u64::MAX >> (8 * (7 - at));
                     assert_eq!(controls(short, 0), want(&|b| b < b'!') & cut, "{short:?}");
                     assert_eq!(separators(short, 0), seps & cut, "{short:?}");
+                    // The same bytes ending a longer line.
+                    let long = [&[b'a'; 9][..], short].concat();
+                    assert_eq!(controls(&long, 9), want(&|b| b < b'!') & cut, "{long:?}");
+                    assert_eq!(separators(&long, 9), seps & cut, "{long:?}");
                 }
             }
         }
