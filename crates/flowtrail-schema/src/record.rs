@@ -129,8 +129,10 @@ pub struct CompactFlow<'a> {
     pub packets_out: u64,
     pub action: Action,
     pub flow_state: &'static str,
-    pub device: &'a str,
-    pub account: &'a str,
+    /// ASCII text, as bytes: the decoder has checked it without making a `str` of it.
+    pub device: &'a [u8],
+    /// ASCII text, as bytes (see `device`).
+    pub account: &'a [u8],
     pub region: Option<&'a str>,
 }
 
@@ -150,8 +152,8 @@ impl<'a> CompactFlow<'a> {
             packets_out: Some(self.packets_out),
             action: Some(self.action),
             flow_state: Some(Cow::Borrowed(self.flow_state)),
-            device: Some(Cow::Borrowed(self.device)),
-            account: Some(Cow::Borrowed(self.account)),
+            device: Some(String::from_utf8_lossy(self.device)),
+            account: Some(String::from_utf8_lossy(self.account)),
             region: self.region.map(Cow::Borrowed),
             ..FlowRecord::default()
         }

@@ -385,8 +385,8 @@ impl FlowBatchBuilder {
         self.direction.append_static(direction.map(|d| d.as_str()));
         self.flow_state.append_static(Some(r.flow_state));
         self.rule.append_null();
-        self.device.append_value(r.device);
-        self.account.append_value(r.account);
+        self.device.append_bytes(r.device);
+        self.account.append_bytes(r.account);
         self.region.append_option(r.region);
         for c in [
             &mut self.vpc,
@@ -778,8 +778,8 @@ mod tests {
                     packets_out: [1, 2, u64::MAX - 1][pick(3)],
                     action: [Action::Allowed, Action::Denied][pick(2)],
                     flow_state: ["OK", "NODATA"][pick(2)],
-                    device: words[pick(3)],
-                    account: words[3 + pick(2)],
+                    device: words[pick(3)].as_bytes(),
+                    account: words[3 + pick(2)].as_bytes(),
                     region: [None, Some("eu-west-1"), Some("us-east-1")][pick(3)],
                 };
                 (f, dirs[pick(4)])

@@ -399,18 +399,16 @@ impl Decoder for AwsVpcDecoder {
         if trimmed.is_empty() || trimmed.first() == Some(&b'#') {
             return;
         }
-        // The whole line is checked once (one call, eight bytes a step) rather than field by
-        // field: every path rejects a line that is not UTF-8.
-        let Ok(text) = std::str::from_utf8(trimmed) else {
-            return sink.reject(line, "line is not valid UTF-8", unit);
-        };
         if self.strict && trimmed.first().is_some_and(u8::is_ascii_digit) {
-            if let Some(v) = strict_v2(text) {
+            if let Some(v) = strict_v2(trimmed) {
                 self.seen_record = true;
                 self.strict_lines += 1;
                 return self.emit_strict(&v, line, sink);
             }
         }
+        let Ok(text) = std::str::from_utf8(trimmed) else {
+            return sink.reject(line, "line is not valid UTF-8", unit);
+        };
         // A header starts with a lower-case field name; records of the default format start
         // with the version digit, so this first-byte test keeps header detection off their path.
         if trimmed.first().is_some_and(u8::is_ascii_lowercase) {
@@ -459,8 +457,9 @@ impl AwsVpcDecoder {
 
 /// The fields of a default-format line in its common shape.
 struct StrictV2<'a> {
-    account: &'a str,
-    interface: &'a str,
+    /// ASCII, as every byte [`strict_v2`] accepts.
+    account: &'a [u8],
+    interface: &'a [u8],
     src: Ipv4Addr,
     dst: Ipv4Addr,
     src_port: u16,
@@ -481,11 +480,11 @@ struct StrictV2<'a> {
 /// a quarter of an ingest. Returns `None` for anything else (`-` values, NODATA, IPv6, other
 /// blanks, bad numbers, more or fewer fields), which the general path then decodes, reports
 /// or rejects; for the lines it accepts, the record is the one the general path builds
-/// (`strict_path_agrees_with_the_general_one` checks both on the same lines).
+/// (`strict_path_agrees_with_the_general_one` checks both on the same lines). Every byte of
+/// a line it accepts is ASCII, so its text needs no UTF-8 check.
 #[inline]
-fn strict_v2(line: &str) -> Option<StrictV2<'_>> {
-    let b = line.as_bytes();
-    let mut c = Strict::new(line);
+fn strict_v2(b: &[u8]) -> Option<StrictV2<'_>> {
+    let mut c = Strict::new(b);
     if c.field()? != b"2" {
         return None;
     }
@@ -528,7 +527,6 @@ fn strict_v2(line: &str) -> Option<StrictV2<'_>> {
 /// A cursor over a line for [`strict_v2`]: fields end at a separator (space, tab or carriage
 /// return, as for the general path), which must be a single space, or at the line's end.
 struct Strict<'a> {
-    text: &'a str,
     b: &'a [u8],
     /// Where the next field starts.
     pos: usize,
@@ -536,10 +534,8 @@ struct Strict<'a> {
 }
 
 impl<'a> Strict<'a> {
-    fn new(text: &'a str) -> Strict<'a> {
-        let b = text.as_bytes();
+    fn new(b: &'a [u8]) -> Strict<'a> {
         Strict {
-            text,
             b,
             pos: 0,
             seps: Separators::<true>::new(b),
@@ -566,13 +562,12 @@ impl<'a> Strict<'a> {
         Some((start, at))
     }
 
-    /// A text field as the general path keeps it: not `-`, not a comment. (Fields start and
-    /// end at ASCII separators, so the slice is always on character boundaries.)
+    /// A text field as the general path keeps it: not `-`, not a comment. (ASCII: a byte
+    /// above 0x7f ends a field as a separator that is not a space does, failing the line.)
     #[inline(always)]
-    fn word(&mut self) -> Option<&'a str> {
-        let (start, end) = self.span()?;
-        let w = self.text.get(start..end)?;
-        if w == "-" || w.starts_with('#') {
+    fn word(&mut self) -> Option<&'a [u8]> {
+        let w = self.field()?;
+        if w == b"-" || w.first() == Some(&b'#') {
             return None;
         }
         Some(w)
@@ -941,10 +936,11 @@ struct Tokens<'a> {
 /// (a SWAR byte compare per word, then one `trailing_zeros` per separator). Shared by
 /// [`Tokens`], [`split_fields`] and [`strict_v2`]; kept in a local, its state stays in registers.
 ///
-/// With `ANY_CONTROL`, every byte below `'!'` counts as a separator (one compare per word
-/// instead of three): for [`strict_v2`], which takes a line only if each separator it meets is
-/// a space, so a tab, a carriage return or another control byte sends the line to the
-/// general path, as a tab or carriage return would anyway.
+/// With `ANY_CONTROL`, every byte below `'!'` or above 0x7f counts as a separator (one compare
+/// per word instead of three): for [`strict_v2`], which takes a line only if each separator it
+/// meets is a space, so a tab, a carriage return, another control byte or any byte that is not
+/// ASCII sends the line to the general path (as a tab or carriage return would anyway), and
+/// the lines it takes are ASCII throughout.
 struct Separators<'a, const ANY_CONTROL: bool = false> {
     bytes: &'a [u8],
     /// Offset of the word `mask` describes.
@@ -1033,13 +1029,14 @@ fn line_word(bytes: &[u8], at: usize, fill: u8) -> u64 {
 }
 
 /// The high bit of every byte below `'!'` (a space, a tab, a carriage return or another
-/// control byte) among the 8 bytes at `at`; the line ends in `'!'`s, never a separator.
+/// control byte) or above 0x7f among the 8 bytes at `at`; the line ends in `'!'`s, never
+/// counted.
 #[inline(always)]
 fn controls(bytes: &[u8], at: usize) -> u64 {
     let x = line_word(bytes, at, b'!');
     // Per byte: its low seven bits plus 0x80 - 0x21 reach the high bit unless they are below
-    // 0x21 (no carry leaves a byte); a byte at or above 0x80 is not below 0x21 either.
-    !(((x & !HI).wrapping_add(LO * (0x80 - 0x21))) | x) & HI
+    // 0x21 (no carry leaves a byte); a byte's own high bit marks it above 0x7f.
+    (!((x & !HI).wrapping_add(LO * (0x80 - 0x21))) | x) & HI
 }
 
 /// The high bit of every space, tab or carriage return among the 8 bytes at `at`.
@@ -1490,6 +1487,21 @@ mod tests {
             };
             assert_eq!(rej(&strict), rej(&general), "{origin}");
         }
+        // Bytes that are not UTF-8, in a text field and in a number: both paths reject the line.
+        let line = base.join(" ");
+        for at in [16, 50] {
+            let bad = [&line.as_bytes()[..at], b"\xff\xfe", &line.as_bytes()[at..]].concat();
+            for strict in [true, false] {
+                let mut dec = AwsVpcDecoder::new(&DecodeContext::default());
+                dec.strict = strict && dec.strict;
+                let mut sink = VecSink::default();
+                dec.decode(&bad, 1, &mut sink);
+                assert_eq!(dec.strict_lines, 0);
+                assert!(sink.flows.is_empty(), "strict {strict}, at {at}");
+                assert_eq!(sink.rejected.len(), 1);
+                assert_eq!(sink.rejected[0].reason, "line is not valid UTF-8");
+            }
+        }
     }
 
     #[test]
@@ -1507,17 +1519,18 @@ mod tests {
                             .map(|i| 0x80u64 << (8 * i))
                             .sum()
                     };
-                    assert_eq!(controls(&w, 0), want(&|b| b < b'!'), "{w:?}");
+                    let control = |b: u8| !(b'!'..0x80).contains(&b);
+                    assert_eq!(controls(&w, 0), want(&control), "{w:?}");
                     let seps = want(&|b| matches!(b, b' ' | b'\t' | b'\r'));
                     assert_eq!(separators(&w, 0), seps, "{w:?}");
                     let short = &w[..=at];
                     // The bytes of `short`: the padding is never a separator.
                     let cut = u64::MAX >> (8 * (7 - at));
-                    assert_eq!(controls(short, 0), want(&|b| b < b'!') & cut, "{short:?}");
+                    assert_eq!(controls(short, 0), want(&control) & cut, "{short:?}");
                     assert_eq!(separators(short, 0), seps & cut, "{short:?}");
                     // The same bytes ending a longer line.
                     let long = [&[b'a'; 9][..], short].concat();
-                    assert_eq!(controls(&long, 9), want(&|b| b < b'!') & cut, "{long:?}");
+                    assert_eq!(controls(&long, 9), want(&control) & cut, "{long:?}");
                     assert_eq!(separators(&long, 9), seps & cut, "{long:?}");
                 }
             }
