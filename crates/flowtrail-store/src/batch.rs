@@ -374,15 +374,19 @@ impl FlowBatchBuilder {
         self.dst_ip.append_v4(r.dst_ip);
         self.dst_port.append_value(i32::from(r.dst_port));
         self.protocol.append_value(i32::from(r.protocol));
-        self.protocol_name.append_static(protocol_name(r.protocol));
+        self.protocol_name.append_coded(r.protocol, protocol_name);
         self.bytes_out
             .append_value(r.bytes_out.min(i64::MAX as u64) as i64);
         self.bytes_in.append_null();
         self.packets_out
             .append_value(r.packets_out.min(i64::MAX as u64) as i64);
         self.packets_in.append_null();
-        self.action.append_static(Some(r.action.as_str()));
-        self.direction.append_static(direction.map(|d| d.as_str()));
+        self.action
+            .append_coded(r.action as u8, |_| Some(r.action.as_str()));
+        match direction {
+            Some(d) => self.direction.append_coded(d as u8, |_| Some(d.as_str())),
+            None => self.direction.append_null(),
+        }
         self.flow_state.append_static(Some(r.flow_state));
         self.rule.append_null();
         self.device.append_bytes(r.device);

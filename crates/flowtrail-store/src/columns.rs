@@ -222,7 +222,15 @@ pub struct DictText {
     /// Keys of recent values, direct-mapped by [`recent_slot`] (-1: empty); a hit is confirmed
     /// by comparing the text. Allocated at the first lookup past the last-value shortcut.
     recent: Vec<i32>,
+    /// Keys by code for [`DictText::append_coded`] ([`CODE_UNSEEN`], [`CODE_NULL`] or a key),
+    /// 256 slots allocated at the first use.
+    coded: Vec<i32>,
 }
+
+/// A code not yet looked up in this batch.
+const CODE_UNSEEN: i32 = -1;
+/// A code whose value is null.
+const CODE_NULL: i32 = -2;
 
 /// Slots of [`DictText::recent`]: a column that changes value row by row (an interface id)
 /// holds hundreds of distinct values per hour (800 in the benchmark's).
@@ -392,9 +400,44 @@ impl DictText {
         }
     }
 
+    /// Appends the value of `code` in a fixed set of values known by small codes (an enum's
+    /// discriminant, a protocol number): `value(code)` is asked once per code and batch, and
+    /// its answer (a `'static` name, or `None` for null) must not change.
+    #[inline]
+    pub fn append_coded(&mut self, code: u8, value: impl FnOnce(u8) -> Option<&'static str>) {
+        match self.coded.get(usize::from(code)).copied() {
+            Some(CODE_NULL) => self.append_null(),
+            Some(k) if k >= 0 => self.append_key(k),
+            _ => {
+                let k = self.code_key(code, value(code));
+                match k {
+                    CODE_NULL => self.append_null(),
+                    k => self.append_key(k),
+                }
+            }
+        }
+    }
+
+    /// The key (or [`CODE_NULL`]) of a code's value, remembered for the batch.
+    #[inline(never)]
+    fn code_key(&mut self, code: u8, value: Option<&'static str>) -> i32 {
+        if self.coded.is_empty() {
+            self.coded = vec![CODE_UNSEEN; 256];
+        }
+        let k = match value {
+            Some(v) => self.key_of(v),
+            None => CODE_NULL,
+        };
+        if let Some(slot) = self.coded.get_mut(usize::from(code)) {
+            *slot = k;
+        }
+        k
+    }
+
     /// Takes the column as an Arrow dictionary array, leaving it empty.
     pub fn finish(&mut self) -> ArrayRef {
         self.statics.clear();
+        self.coded.fill(CODE_UNSEEN);
         let (rows, keys, nulls) = self.keys.take();
         let values = std::mem::take(&mut self.values);
         self.index.clear();
