@@ -131,56 +131,6 @@ pub(crate) fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// Addresses a decoder parsed recently, by their exact text: a flow log repeats its addresses
-/// many times an hour, and finding one here (two words and the length compared) costs a
-/// fraction of parsing it again. Direct-mapped; a collision only evicts.
-pub(crate) struct Ipv4Cache {
-    /// (first eight bytes, last eight bytes, length << 32 | address); length 0 when empty.
-    slots: Vec<(u64, u64, u64)>,
-}
-
-/// log2 of [`Ipv4Cache`]'s slots (24 bytes each: 96 KiB).
-const IPV4_CACHE_BITS: u32 = 12;
-
-impl Ipv4Cache {
-    pub(crate) fn new() -> Ipv4Cache {
-        Ipv4Cache { slots: Vec::new() }
-    }
-
-    /// [`parse_ipv4`] of `b`, answered from the cache when the same text was parsed before.
-    #[inline]
-    pub(crate) fn parse(&mut self, b: &[u8]) -> Option<Ipv4Addr> {
-        let n = b.len();
-        let word = |at: usize| {
-            b.get(at..at + 8)
-                .and_then(|c| <[u8; 8]>::try_from(c).ok())
-                .map(u64::from_le_bytes)
-        };
-        // The text exactly: its first and last eight bytes (overlapping below 16) and length.
-        let (Some(first), Some(last)) = (word(0), n.checked_sub(8).and_then(word)) else {
-            return parse_ipv4(b);
-        };
-        if n > 15 {
-            return None;
-        }
-        let h = (first ^ last.rotate_left(23) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let slot = (h >> (64 - IPV4_CACHE_BITS)) as usize;
-        if let Some(&(f, l, v)) = self.slots.get(slot) {
-            if f == first && l == last && v >> 32 == n as u64 {
-                return Some(Ipv4Addr::from(v as u32));
-            }
-        }
-        let ip = parse_ipv4(b)?;
-        if self.slots.is_empty() {
-            self.slots = vec![(0, 0, 0); 1 << IPV4_CACHE_BITS];
-        }
-        if let Some(e) = self.slots.get_mut(slot) {
-            *e = (first, last, ((n as u64) << 32) | u64::from(u32::from(ip)));
-        }
-        Some(ip)
-    }
-}
-
 /// Parses a non-negative decimal number of seconds (`1320279554.496300`, `2.5`, `7`) into
 /// microseconds; digits beyond the sixth decimal are truncated.
 pub(crate) fn parse_secs_micros(s: &str) -> Option<i64> {
@@ -772,47 +722,6 @@ mod tests {
             valid > 20_000,
             "only {valid} of {checked} cases were addresses"
         );
-    }
-
-    #[test]
-    fn ipv4_cache_answers_as_the_parser() {
-        // Addresses from a small pool (so they repeat and collide in the cache), texts that
-        // differ from a cached one in one byte, and invalid ones.
-        let mut rng = flowtrail_gen::Rng::new(17, 2);
-        let pool: Vec<String> = (0..20_000)
-            .map(|_| {
-                let p = |rng: &mut flowtrail_gen::Rng| rng.below(256);
-                match rng.below(3) {
-                    0 => format!("10.0.{}.{}", p(&mut rng), p(&mut rng)),
-                    _ => format!(
-                        "{}.{}.{}.{}",
-                        p(&mut rng),
-                        p(&mut rng),
-                        p(&mut rng),
-                        p(&mut rng)
-                    ),
-                }
-            })
-            .collect();
-        let mut cache = Ipv4Cache::new();
-        let mut hits = 0;
-        for _ in 0..300_000 {
-            let mut t = pool[rng.below(pool.len() as u64) as usize]
-                .clone()
-                .into_bytes();
-            if rng.below(4) == 0 {
-                let at = rng.below(t.len() as u64) as usize;
-                t[at] = b"0123456789.x"[rng.below(12) as usize];
-            }
-            if rng.below(50) == 0 {
-                t.push(b'7');
-            }
-            let want = parse_ipv4(&t);
-            let before = cache.slots.len();
-            assert_eq!(cache.parse(&t), want, "{:?}", String::from_utf8_lossy(&t));
-            hits += usize::from(before > 0 && want.is_some());
-        }
-        assert!(hits > 100_000);
     }
 
     #[test]

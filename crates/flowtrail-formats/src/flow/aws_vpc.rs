@@ -149,8 +149,6 @@ pub struct AwsVpcDecoder {
     strict: bool,
     /// Lines decoded by [`strict_v2`] (for tests).
     strict_lines: u64,
-    /// Addresses [`strict_v2`] parsed recently.
-    ips: Ipv4Cache,
 }
 
 impl AwsVpcDecoder {
@@ -175,7 +173,6 @@ impl AwsVpcDecoder {
             spans: Vec::with_capacity(SPLIT_FIELDS),
             strict: false,
             strict_lines: 0,
-            ips: Ipv4Cache::new(),
         }
         .with_strict_refreshed()
     }
@@ -222,7 +219,6 @@ impl AwsVpcDecoder {
             spans: _,
             strict: _,
             strict_lines: _,
-            ips: _,
         } = self;
         let layout = header.as_ref().or(configured.as_ref()).unwrap_or(default);
         let slots: &[Slot] = &layout.slots;
@@ -404,7 +400,7 @@ impl Decoder for AwsVpcDecoder {
             return;
         }
         if self.strict && trimmed.first().is_some_and(u8::is_ascii_digit) {
-            if let Some(v) = strict_v2(trimmed, &mut self.ips) {
+            if let Some(v) = strict_v2(trimmed) {
                 self.seen_record = true;
                 self.strict_lines += 1;
                 return self.emit_strict(&v, line, sink);
@@ -487,15 +483,15 @@ struct StrictV2<'a> {
 /// (`strict_path_agrees_with_the_general_one` checks both on the same lines). Every byte of
 /// a line it accepts is ASCII, so its text needs no UTF-8 check.
 #[inline]
-fn strict_v2<'a>(b: &'a [u8], ips: &mut Ipv4Cache) -> Option<StrictV2<'a>> {
+fn strict_v2(b: &[u8]) -> Option<StrictV2<'_>> {
     let mut c = Strict::new(b);
     if c.field()? != b"2" {
         return None;
     }
     let account = c.word()?;
     let interface = c.word()?;
-    let src = ips.parse(c.field()?)?;
-    let dst = ips.parse(c.field()?)?;
+    let src = parse_ipv4(c.field()?)?;
+    let dst = parse_ipv4(c.field()?)?;
     let src_port = u16::try_from(c.number()?).ok()?;
     let dst_port = u16::try_from(c.number()?).ok()?;
     let protocol = u8::try_from(c.number()?).ok()?;
@@ -1154,7 +1150,7 @@ fn note<'t>(bad: &mut Option<(&'static str, &'t str)>, slot: Slot, value: &'t st
     }
 }
 
-use crate::util::{clip, parse_ip, parse_u64, push_json_str, Ipv4Cache};
+use crate::util::{clip, parse_ip, parse_ipv4, parse_u64, push_json_str};
 
 fn parse_action(tok: &str) -> Option<Action> {
     match tok {
