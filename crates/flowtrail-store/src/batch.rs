@@ -9,7 +9,7 @@ use arrow::datatypes::{
     DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
 };
 use flowtrail_schema::{
-    protocol_name, Column, ColumnType, CompactFlow, Direction, FlowRecord, HttpRecord,
+    protocol_name, Action, Column, ColumnType, CompactFlow, Direction, FlowRecord, HttpRecord,
     FLOW_COLUMNS, HTTP_COLUMNS,
 };
 
@@ -374,19 +374,14 @@ impl FlowBatchBuilder {
         self.dst_ip.append_v4(r.dst_ip);
         self.dst_port.append_value(i32::from(r.dst_port));
         self.protocol.append_value(i32::from(r.protocol));
-        self.protocol_name.append_coded(r.protocol, protocol_name);
+        self.protocol_name_of(Some(r.protocol));
         self.bytes_out
             .append_value(r.bytes_out.min(i64::MAX as u64) as i64);
         self.bytes_in.append_null();
         self.packets_out
             .append_value(r.packets_out.min(i64::MAX as u64) as i64);
         self.packets_in.append_null();
-        self.action
-            .append_coded(r.action as u8, |_| Some(r.action.as_str()));
-        match direction {
-            Some(d) => self.direction.append_coded(d as u8, |_| Some(d.as_str())),
-            None => self.direction.append_null(),
-        }
+        self.action_and_direction(Some(r.action), direction);
         self.flow_state.append_static(Some(r.flow_state));
         self.rule.append_null();
         self.device.append_bytes(r.device);
@@ -411,6 +406,28 @@ impl FlowBatchBuilder {
         self.src_asn.append_null();
         self.dst_asn.append_null();
         self.rows += 1;
+    }
+
+    /// Appends the protocol's name, keyed by its number.
+    #[inline]
+    fn protocol_name_of(&mut self, protocol: Option<u8>) {
+        match protocol {
+            Some(p) => self.protocol_name.append_coded(p, protocol_name),
+            None => self.protocol_name.append_null(),
+        }
+    }
+
+    /// Appends the action and direction, keyed by their codes.
+    #[inline]
+    fn action_and_direction(&mut self, action: Option<Action>, direction: Option<Direction>) {
+        match action {
+            Some(a) => self.action.append_coded(a as u8, |_| Some(a.as_str())),
+            None => self.action.append_null(),
+        }
+        match direction {
+            Some(d) => self.direction.append_coded(d as u8, |_| Some(d.as_str())),
+            None => self.direction.append_null(),
+        }
     }
 
     /// The dictionary keys of an input's format and path: looked up once per input and batch.
@@ -447,14 +464,12 @@ impl FlowBatchBuilder {
         self.dst_ip.append_option(r.dst_ip.as_ref());
         self.dst_port.append_option(r.dst_port.map(i32::from));
         self.protocol.append_option(r.protocol.map(i32::from));
-        self.protocol_name
-            .append_static(r.protocol.and_then(protocol_name));
+        self.protocol_name_of(r.protocol);
         opt_u64(&mut self.bytes_out, r.bytes_out);
         opt_u64(&mut self.bytes_in, r.bytes_in);
         opt_u64(&mut self.packets_out, r.packets_out);
         opt_u64(&mut self.packets_in, r.packets_in);
-        self.action.append_static(r.action.map(|a| a.as_str()));
-        self.direction.append_static(direction.map(|d| d.as_str()));
+        self.action_and_direction(r.action, direction);
         self.flow_state.append_option(r.flow_state.as_deref());
         self.rule.append_option(r.rule.as_deref());
         self.device.append_option(r.device.as_deref());
