@@ -174,8 +174,11 @@ impl Failpoint {
     }
 }
 
-/// Columns read in full by the everyday questions (see `writer_properties`).
-const HOT_COLUMNS: &[&str] = &["src_ip", "dst_ip", "bytes_out", "bytes_in", "client_ip"];
+/// Address columns read in full by the everyday questions (see `writer_properties`).
+const ADDRESS_COLUMNS: &[&str] = &["src_ip", "dst_ip", "client_ip"];
+
+/// Byte counters, summed by the everyday questions (see `writer_properties`).
+const BYTE_COLUMNS: &[&str] = &["bytes_out", "bytes_in"];
 
 /// Columns with bloom filters: the point lookups of an investigation (an address, a host).
 const BLOOM_COLUMNS: &[&str] = &["src_ip", "dst_ip", "client_ip", "host", "domain"];
@@ -199,10 +202,15 @@ pub fn writer_properties() -> WriterProperties {
     // High-entropy text: dictionary pages only waste time.
     b = b.set_column_dictionary_enabled(ColumnPath::from("extra"), false);
     // Byte counts hardly repeat (48 k distinct in an hour of 100 k VPC flows): their dictionary
-    // was as large as the plain values after compression (429 k bytes either way) and cost a
-    // hash lookup per row, missing the cache; plain values also decode faster for the sums.
-    for col in ["bytes_out", "bytes_in"] {
-        b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
+    // was as large as the plain values after compression and cost a hash lookup per row,
+    // missing the cache. Delta encoding bit-packs them at 2-3 bytes a value, with no codec
+    // after it (packed deltas do not compress): 1.25 bytes per flow smaller than plain values
+    // with Snappy, and the sums of an IP lookup or a top-talkers query skip decompression.
+    for col in BYTE_COLUMNS {
+        b = b
+            .set_column_dictionary_enabled(ColumnPath::from(*col), false)
+            .set_column_encoding(ColumnPath::from(*col), Encoding::DELTA_BINARY_PACKED)
+            .set_column_compression(ColumnPath::from(*col), Compression::UNCOMPRESSED);
     }
     // Line numbers climb by one: delta encoding stores a run of them in a few bytes, where
     // plain encoding cost 8 bytes a row before compression (1.1 bytes after).
@@ -230,12 +238,12 @@ pub fn writer_properties() -> WriterProperties {
     ] {
         b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
     }
-    // The columns nearly every query reads in full (an IP lookup, a top-talkers sum) decode
-    // faster with Snappy: zstd decompression was 20 % of an IP lookup's time. On 10 M VPC flows
-    // Snappy here cost 1.5 bytes per flow (18.0 -> 19.5) and made the IP lookup 25-30 % and
-    // the top-talkers query 10-25 % faster. Everything else stays zstd.
-    for col in HOT_COLUMNS {
-        b = b.set_column_compression(ColumnPath::from(*col), Compression::SNAPPY);
+    // The address columns every lookup reads in full are stored without a codec: their pages
+    // are bit-packed dictionary keys, which Snappy shrank by 12-16 % while its decompression
+    // was the largest single cost of an IP lookup (30 % of its CPU). On 10 M VPC flows this
+    // costs 0.7 bytes per flow and made the IP lookup about 25 % faster (BENCHMARKS.md).
+    for col in ADDRESS_COLUMNS {
+        b = b.set_column_compression(ColumnPath::from(*col), Compression::UNCOMPRESSED);
     }
     b.build()
 }
