@@ -1064,3 +1064,45 @@ fn queries_during_compaction_see_every_row_once() {
     assert!(parquet_files(&lake.join("flows")).len() < files / 2);
     assert_eq!(answer(&lake), Ok(want), "after compaction");
 }
+
+/// A gzip file of two members (`cat a.gz b.gz`) whose second member inflates to exactly the
+/// first one's size: the whole-file inflate must not stop after the first member.
+#[test]
+fn every_member_of_a_concatenated_gzip_is_read() {
+    let t = Tmp::new("gzip-members");
+    let rec = |port: u16, eni: &str| {
+        format!("2 123456789010 {eni} 10.0.0.1 10.0.0.2 {port} 22 6 1 100 1418530010 1418530070 ACCEPT OK\n")
+    };
+    let first = format!("{HEADER}\n{}", rec(1001, "eni-1"));
+    let (b, c) = (rec(2002, "eni-1"), rec(3003, "eni-1"));
+    // Lengthen the last record's interface id until both members inflate to the same size.
+    let pad = first.len() - b.len() - c.len();
+    let second = b + &rec(3003, &format!("eni-1{}", "0".repeat(pad)));
+    assert_eq!(first.len(), second.len(), "members of the same size");
+    let mut data = gz(first.as_bytes());
+    data.extend_from_slice(&gz(second.as_bytes()));
+    let logs = t.0.join("logs");
+    write(&logs.join("two-members.log.gz"), &data);
+    let lake = t.0.join("lake");
+    let out = run(
+        &["ingest", logs.to_str().expect("utf8"), "--summary", "json"],
+        &lake,
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = summary(&out);
+    assert_eq!(s["total"]["read"], 3, "{s}");
+    assert_eq!(s["total"]["stored"], 3, "{s}");
+    let rows = query_json(
+        &lake,
+        &["--sql", "SELECT src_port FROM flows ORDER BY src_port"],
+    );
+    let ports: Vec<i64> = rows
+        .iter()
+        .map(|r| r["src_port"].as_i64().expect("port"))
+        .collect();
+    assert_eq!(ports, [1001, 2002, 3003]);
+}
