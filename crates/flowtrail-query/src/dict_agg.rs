@@ -22,6 +22,10 @@
 //!   predicate runs as the reader's row filter, its single-text-column parts once per
 //!   dictionary value ([`crate::dict_filter`]).
 //!
+//! A second pass replaces the final aggregate above such an operator (through a repartition or
+//! a coalesce) as well: the operator then merges the files' groups itself, in hash buckets
+//! small enough to stay in cache ([`Mode::Final`]).
+//!
 //! An aggregate without `GROUP BY` is the same with one group (the IP lookup's
 //! `SELECT count(*), sum(bytes_out) FROM flows WHERE src_ip = ... OR dst_ip = ...`).
 //!
@@ -68,7 +72,9 @@ use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -96,8 +102,19 @@ impl PhysicalOptimizerRule for DictionaryAggregate {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_down(|node| {
-            Ok(match DictionaryAggregateExec::replacing(&node) {
+        let plan = plan
+            .transform_down(|node| {
+                Ok(match DictionaryAggregateExec::replacing(&node) {
+                    Some(exec) => Transformed::yes(Arc::new(exec) as Arc<dyn ExecutionPlan>),
+                    None => Transformed::no(node),
+                })
+            })?
+            .data;
+        // Then the final aggregates over the replaced partial ones: merging the groups here
+        // hashes each key once per file as a packed integer, where the final aggregate hashed
+        // it as a string twice (repartition, then its table) after a string array was built.
+        plan.transform_up(|node| {
+            Ok(match DictionaryAggregateExec::absorbing_final(&node) {
                 Some(exec) => Transformed::yes(Arc::new(exec) as Arc<dyn ExecutionPlan>),
                 None => Transformed::no(node),
             })
@@ -142,14 +159,28 @@ struct Plan {
     /// Table schema (file columns, then partition columns): the pruning predicate's schema.
     table: SchemaRef,
     batch_size: usize,
-    /// `Single` mode: merge all groups here (no final aggregate follows).
-    merge: bool,
+}
+
+/// Where an operator's groups go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Each file's groups go out as they are, for the final aggregate above (which merges the
+    /// keys several files share).
+    Partial,
+    /// The replaced aggregate was `Single` (one partition): the partition's groups are merged
+    /// here and go out as final answers.
+    Single,
+    /// The final aggregate above the partial one is replaced too: one output partition, every
+    /// file's groups merged here. Each file group is read on its own thread into maps split
+    /// by a hash of the key; then each split is merged on its own thread.
+    Final,
 }
 
 /// Reads a lake scan's files and aggregates by dictionary key; see the module documentation.
 #[derive(Debug)]
 pub struct DictionaryAggregateExec {
     plan: Arc<Plan>,
+    mode: Mode,
     file_groups: Vec<Vec<PartitionedFile>>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
@@ -269,7 +300,10 @@ impl DictionaryAggregateExec {
             pruning,
             table,
             batch_size: config.batch_size.unwrap_or(8192).max(1024),
-            merge: matches!(agg.mode(), AggregateMode::Single),
+        };
+        let mode = match agg.mode() {
+            AggregateMode::Single => Mode::Single,
+            _ => Mode::Partial,
         };
         let file_groups: Vec<Vec<PartitionedFile>> = config
             .file_groups
@@ -285,7 +319,55 @@ impl DictionaryAggregateExec {
         );
         Some(DictionaryAggregateExec {
             plan: Arc::new(plan),
+            mode,
             file_groups,
+            schema,
+            properties: Arc::new(properties),
+        })
+    }
+
+    /// The replacement for a final aggregate over this operator in `Partial` mode (through a
+    /// repartition or a coalesce), or `None` where `node` is not one.
+    fn absorbing_final(node: &Arc<dyn ExecutionPlan>) -> Option<DictionaryAggregateExec> {
+        let agg = node.downcast_ref::<AggregateExec>()?;
+        if !matches!(
+            agg.mode(),
+            AggregateMode::Final | AggregateMode::FinalPartitioned
+        ) || agg.limit_options().is_some()
+            || !agg.dynamic_expressions_produced().is_empty()
+            || agg.filter_expr().iter().any(Option::is_some)
+        {
+            return None;
+        }
+        let mut input = agg.input();
+        loop {
+            if let Some(r) = input.downcast_ref::<RepartitionExec>() {
+                input = r.input();
+            } else if let Some(c) = input.downcast_ref::<CoalescePartitionsExec>() {
+                input = c.input();
+            } else {
+                break;
+            }
+        }
+        let partial = input.downcast_ref::<DictionaryAggregateExec>()?;
+        let keys = usize::from(partial.plan.key.is_some());
+        if partial.mode != Mode::Partial
+            || agg.group_expr().expr().len() != keys
+            || agg.aggr_expr().len() != partial.plan.aggs.len()
+        {
+            return None;
+        }
+        let schema = agg.schema();
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        );
+        Some(DictionaryAggregateExec {
+            plan: Arc::clone(&partial.plan),
+            mode: Mode::Final,
+            file_groups: partial.file_groups.clone(),
             schema,
             properties: Arc::new(properties),
         })
@@ -298,7 +380,8 @@ impl DisplayAs for DictionaryAggregateExec {
         let files: usize = self.file_groups.iter().map(Vec::len).sum();
         write!(
             f,
-            "DictionaryAggregateExec: gby=[{}], aggr=[{}], files={files}",
+            "DictionaryAggregateExec: mode={:?}, gby=[{}], aggr=[{}], files={files}",
+            self.mode,
             self.plan.key.as_deref().unwrap_or(""),
             aggs.join(", ")
         )?;
@@ -362,9 +445,19 @@ impl ExecutionPlan for DictionaryAggregateExec {
         let schema = Arc::clone(&self.schema);
         let mut builder = RecordBatchReceiverStream::builder(Arc::clone(&schema), 2);
         let tx = builder.tx();
+        if self.mode == Mode::Final {
+            let groups = if partition == 0 {
+                self.file_groups.clone()
+            } else {
+                Vec::new()
+            };
+            builder.spawn_blocking(move || aggregate_all(&plan, &groups, &schema, &tx));
+            return Ok(builder.build());
+        }
+        let mode = self.mode;
         builder.spawn_blocking(move || {
             let mut local = Local::new(plan.aggs.iter().map(|a| a.kind).collect());
-            if plan.merge {
+            if mode == Mode::Single {
                 // Single mode: this operator gives the final answer, one row per key.
                 let mut merged = Merged::new(local.kinds.clone(), plan.key.is_some());
                 let mut sink = |arrays: Vec<ArrayRef>| merged.fold(&arrays);
@@ -405,6 +498,180 @@ impl ExecutionPlan for DictionaryAggregateExec {
         });
         Ok(builder.build())
     }
+}
+
+/// [`Mode::Final`]: every file group is read on its own thread into its files' groups,
+/// bucketed by a hash of the key (keys of at most 15 bytes, packed into an integer; the rest
+/// and NULL go to a map of their own); then the buckets are merged on as many threads, each
+/// bucket's map small enough to stay in cache. Merging into one large map instead missed the
+/// cache on nearly every key (a quarter of a top-talkers query). The answers go to `tx`.
+fn aggregate_all(
+    plan: &Plan,
+    groups: &[Vec<PartitionedFile>],
+    schema: &SchemaRef,
+    tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+) -> Result<()> {
+    let kinds: Vec<AggKind> = plan.aggs.iter().map(|a| a.kind).collect();
+    let keyed = plan.key.is_some();
+    let read = |files: &Vec<PartitionedFile>| -> Result<(Buckets, Merged)> {
+        let mut local = Local::new(kinds.clone());
+        let mut buckets = Buckets::new(kinds.len());
+        let mut other = Merged::new(kinds.clone(), keyed);
+        let mut sink = |arrays: Vec<ArrayRef>| {
+            for_each_group(&arrays, kinds.len(), |key, states, row| {
+                match key.and_then(pack) {
+                    Some(packed) => buckets.push(packed, states, row),
+                    None => other.add(key, states, row),
+                }
+            })
+        };
+        for file in files {
+            if tx.is_closed() {
+                break;
+            }
+            aggregate_file(plan, file, &mut local, &mut sink)?;
+        }
+        Ok((buckets, other))
+    };
+    let mut read: Vec<(Buckets, Merged)> = on_threads(groups.iter().map(|g| move || read(g)))?;
+    let mut other = Merged::new(kinds.clone(), keyed);
+    for (_, m) in &mut read {
+        other.absorb(std::mem::replace(m, Merged::new(Vec::new(), keyed)));
+    }
+    let threads = groups.len().clamp(1, BUCKETS);
+    let (read, kinds) = (&read, &kinds);
+    let merged = on_threads((0..threads).map(|t| {
+        move || {
+            let mut out = Merged::new(kinds.clone(), true);
+            let mut index: FastMap<u128, u32> = FastMap::default();
+            for bucket in (t..BUCKETS).step_by(threads) {
+                index.clear();
+                for (b, _) in read {
+                    b.merge_into(bucket, &mut index, &mut out);
+                }
+            }
+            Ok(out)
+        }
+    }))?;
+    let mut batches = other.finish(schema, plan.batch_size)?;
+    if keyed {
+        for m in merged {
+            batches.extend(m.finish(schema, plan.batch_size)?);
+        }
+    }
+    for batch in batches {
+        if tx.blocking_send(Ok(batch)).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Hash bits that pick a bucket in [`Mode::Final`]: 64 buckets, so that one bucket's keys of a
+/// lake of a few hundred thousand addresses (a few thousand keys) fit in a core's cache.
+const BUCKET_BITS: u32 = 6;
+const BUCKETS: usize = 1 << BUCKET_BITS;
+
+/// Groups with packed keys, bucketed by key hash, as read (a key appears once per file).
+struct Buckets {
+    aggs: usize,
+    keys: Vec<Vec<u128>>,
+    /// `aggs` states per key.
+    values: Vec<Vec<i64>>,
+    seen: Vec<Vec<bool>>,
+}
+
+impl Buckets {
+    fn new(aggs: usize) -> Buckets {
+        Buckets {
+            aggs,
+            keys: vec![Vec::new(); BUCKETS],
+            values: vec![Vec::new(); BUCKETS],
+            seen: vec![Vec::new(); BUCKETS],
+        }
+    }
+
+    fn bucket_of(packed: u128) -> usize {
+        let h = ((packed as u64) ^ ((packed >> 64) as u64).rotate_left(32))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> (64 - BUCKET_BITS)) as usize
+    }
+
+    fn push(&mut self, packed: u128, states: &[&Int64Array], row: usize) {
+        let b = Buckets::bucket_of(packed);
+        self.keys[b].push(packed);
+        for state in states {
+            let valid = state.is_valid(row);
+            self.values[b].push(if valid { state.value(row) } else { 0 });
+            self.seen[b].push(valid);
+        }
+    }
+
+    /// Adds this reader's groups of `bucket` into `out`; `index` maps packed keys to `out`'s
+    /// groups (for this bucket only).
+    fn merge_into(&self, bucket: usize, index: &mut FastMap<u128, u32>, out: &mut Merged) {
+        let n = self.aggs;
+        let (values, seen) = (&self.values[bucket], &self.seen[bucket]);
+        for (i, &packed) in self.keys[bucket].iter().enumerate() {
+            let g = *index.entry(packed).or_insert_with(|| {
+                let bytes = packed.to_le_bytes();
+                let len = usize::from(bytes[15]).min(15);
+                out.add_group(Some(&String::from_utf8_lossy(&bytes[..len])))
+            }) as usize;
+            for a in 0..n {
+                out.values[a][g] = out.values[a][g].wrapping_add(values[i * n + a]);
+                out.seen[a][g] |= seen[i * n + a];
+            }
+        }
+    }
+}
+
+/// Calls `f(key, states, row)` for each row of groups from [`Local::take`] (a Utf8 key, then
+/// `aggs` Int64 states).
+fn for_each_group(
+    arrays: &[ArrayRef],
+    aggs: usize,
+    mut f: impl FnMut(Option<&str>, &[&Int64Array], usize),
+) -> Result<()> {
+    let shape = || DataFusionError::Internal("group rows are not Utf8 then Int64s".into());
+    let keys = arrays
+        .first()
+        .and_then(|a| a.as_string_opt::<i32>())
+        .ok_or_else(shape)?;
+    let states: Vec<&Int64Array> = arrays[1..]
+        .iter()
+        .map(|a| a.as_primitive_opt::<Int64Type>())
+        .collect::<Option<_>>()
+        .ok_or_else(shape)?;
+    if states.len() != aggs {
+        return Err(shape());
+    }
+    for row in 0..keys.len() {
+        f(keys.is_valid(row).then(|| keys.value(row)), &states, row);
+    }
+    Ok(())
+}
+
+/// Runs each job on a thread of its own (the first on this one) and returns their results in
+/// order, or the first error.
+fn on_threads<T: Send, F: FnOnce() -> Result<T> + Send>(
+    jobs: impl Iterator<Item = F>,
+) -> Result<Vec<T>> {
+    let mut jobs: Vec<F> = jobs.collect();
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let first = jobs.remove(0);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs.into_iter().map(|j| s.spawn(j)).collect();
+        let mut out = vec![first()?];
+        for h in handles {
+            out.push(h.join().map_err(|_| {
+                DataFusionError::Internal("a dictionary aggregation thread panicked".into())
+            })??);
+        }
+        Ok(out)
+    })
 }
 
 /// Accumulator states by dictionary key, for the column chunk being read: an array index per
@@ -611,16 +878,22 @@ fn accumulate(
 
 type FastMap<K, V> = datafusion::common::HashMap<K, V>;
 
-/// `s` packed with its length into one integer when it has at most 15 bytes.
+/// `s` packed with its length into one integer when it has at most 15 bytes: its bytes in
+/// little-endian order, the length in the top byte. Built in registers: copying the bytes into
+/// a buffer and loading it back as one integer stalled on store forwarding (a quarter of the
+/// merge's time).
 fn pack(s: &str) -> Option<u128> {
     let b = s.as_bytes();
     if b.len() > 15 {
         return None;
     }
-    let mut buf = [0u8; 16];
-    buf[..b.len()].copy_from_slice(b);
-    buf[15] = b.len() as u8;
-    Some(u128::from_le_bytes(buf))
+    let word = |part: &[u8]| {
+        part.iter()
+            .rev()
+            .fold(0u64, |w, &c| (w << 8) | u64::from(c))
+    };
+    let (lo, hi) = b.split_at(b.len().min(8));
+    Some(u128::from(word(lo)) | (u128::from(word(hi)) << 64) | ((b.len() as u128) << 120))
 }
 
 /// All groups of one partition, for `Single` mode, where no final aggregate follows.
@@ -699,29 +972,32 @@ impl Merged {
 
     /// Merges rows from [`Local::take`].
     fn fold(&mut self, arrays: &[ArrayRef]) -> Result<()> {
-        let shape = || DataFusionError::Internal("group rows are not Utf8 then Int64s".into());
-        let keys = arrays
-            .first()
-            .and_then(|a| a.as_string_opt::<i32>())
-            .ok_or_else(shape)?;
-        let states: Vec<&Int64Array> = arrays[1..]
-            .iter()
-            .map(|a| a.as_primitive_opt::<Int64Type>())
-            .collect::<Option<_>>()
-            .ok_or_else(shape)?;
-        if states.len() != self.kinds.len() {
-            return Err(shape());
-        }
-        for row in 0..keys.len() {
-            let g = self.group(keys.is_valid(row).then(|| keys.value(row))) as usize;
-            for (a, state) in states.iter().enumerate() {
-                if state.is_valid(row) {
-                    self.values[a][g] = self.values[a][g].wrapping_add(state.value(row));
-                    self.seen[a][g] = true;
-                }
+        let aggs = self.kinds.len();
+        for_each_group(arrays, aggs, |key, states, row| self.add(key, states, row))
+    }
+
+    /// Adds row `row` of `states` into `key`'s group.
+    fn add(&mut self, key: Option<&str>, states: &[&Int64Array], row: usize) {
+        let g = self.group(key) as usize;
+        for (a, state) in states.iter().enumerate() {
+            if state.is_valid(row) {
+                self.values[a][g] = self.values[a][g].wrapping_add(state.value(row));
+                self.seen[a][g] = true;
             }
         }
-        Ok(())
+    }
+
+    /// Adds every group of `other` (of the same aggregates) into this one.
+    fn absorb(&mut self, other: Merged) {
+        for (g, key) in other.keys.iter().enumerate() {
+            let key =
+                key.and_then(|(start, len)| other.text.get(start as usize..(start + len) as usize));
+            let into = self.group(key) as usize;
+            for a in 0..self.values.len() {
+                self.values[a][into] = self.values[a][into].wrapping_add(other.values[a][g]);
+                self.seen[a][into] |= other.seen[a][g];
+            }
+        }
     }
 
     /// The groups as batches of `schema` (key, then one Int64 per aggregate).
@@ -1024,4 +1300,41 @@ fn aggregate_file(
         sink(rows)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_is_the_bytes_then_the_length() {
+        let mut seen = std::collections::HashSet::new();
+        for s in [
+            "",
+            "a",
+            "10.0.0.1",
+            "255.255.255.255",
+            "abcdefgh",
+            "abcdefghi",
+            "x\u{e9}",
+        ] {
+            let mut buf = [0u8; 16];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            buf[15] = s.len() as u8;
+            assert_eq!(pack(s), Some(u128::from_le_bytes(buf)), "{s:?}");
+            assert!(seen.insert(pack(s)), "{s:?} collides");
+        }
+        assert_eq!(pack("2001:db8::dead:beef"), None, "longer than 15 bytes");
+        // A trailing NUL byte does not collide with the shorter key: the length differs.
+        assert_ne!(pack("a\0"), pack("a"));
+    }
+
+    #[test]
+    fn buckets_spread_addresses() {
+        let spread: std::collections::HashSet<usize> = (0..4096)
+            .filter_map(|i| pack(&format!("10.{}.{}.{}", i / 256, i % 256, i % 7)))
+            .map(Buckets::bucket_of)
+            .collect();
+        assert_eq!(spread.len(), BUCKETS, "4,096 addresses reach every bucket");
+    }
 }

@@ -280,6 +280,31 @@ async fn dictionary_aggregation_matches_datafusion() {
         plan.contains("predicate by value on [src_ip, dst_ip]"),
         "{plan}"
     );
+    // The final aggregate is replaced too: the groups are merged in the operator, with or
+    // without GROUP BY, and no DataFusion aggregate is left.
+    assert!(
+        plan.contains("DictionaryAggregateExec: mode=Final"),
+        "{plan}"
+    );
+    let (_, _, plan) = run(
+        root,
+        &all,
+        "SELECT src_ip, sum(bytes_out) AS total FROM flows GROUP BY src_ip \
+         ORDER BY total DESC NULLS LAST LIMIT 10",
+        true,
+        4,
+    )
+    .await;
+    assert!(
+        plan.contains("DictionaryAggregateExec: mode=Final"),
+        "{plan}"
+    );
+    assert!(
+        !plan
+            .lines()
+            .any(|l| l.trim_start().starts_with("AggregateExec")),
+        "{plan}"
+    );
 
     // No row matches: still one row without GROUP BY (count 0, sum NULL).
     assert_eq!(
