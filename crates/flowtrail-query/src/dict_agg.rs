@@ -24,7 +24,7 @@
 //!
 //! A second pass replaces the final aggregate above such an operator (through a repartition or
 //! a coalesce) as well: the operator then merges the files' groups itself, in hash buckets
-//! small enough to stay in cache ([`Mode::Final`]).
+//! small enough to stay in cache (`Mode::Final`).
 //!
 //! An aggregate without `GROUP BY` is the same with one group (the IP lookup's
 //! `SELECT count(*), sum(bytes_out) FROM flows WHERE src_ip = ... OR dst_ip = ...`).
