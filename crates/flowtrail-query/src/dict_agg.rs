@@ -572,13 +572,23 @@ fn aggregate_all(
 const BUCKET_BITS: u32 = 6;
 const BUCKETS: usize = 1 << BUCKET_BITS;
 
-/// Groups with packed keys, bucketed by key hash, as read (a key appears once per file).
+/// A bucket's list is folded onto its distinct keys when it reaches this many entries (or
+/// twice its distinct keys after the last fold), so a reader holds about its distinct keys,
+/// not one entry per key and file.
+const BUCKET_FOLD_AT: usize = 1 << 16;
+
+/// Groups with packed keys, bucketed by key hash, as read (a key appears once per file until
+/// its bucket is folded).
 struct Buckets {
     aggs: usize,
     keys: Vec<Vec<u128>>,
     /// `aggs` states per key.
     values: Vec<Vec<i64>>,
     seen: Vec<Vec<bool>>,
+    /// Per bucket: the length at which it is folded next.
+    fold_at: Vec<usize>,
+    /// The least of those lengths ([`BUCKET_FOLD_AT`]; smaller in tests).
+    fold_min: usize,
 }
 
 impl Buckets {
@@ -588,6 +598,8 @@ impl Buckets {
             keys: vec![Vec::new(); BUCKETS],
             values: vec![Vec::new(); BUCKETS],
             seen: vec![Vec::new(); BUCKETS],
+            fold_at: vec![BUCKET_FOLD_AT; BUCKETS],
+            fold_min: BUCKET_FOLD_AT,
         }
     }
 
@@ -605,6 +617,32 @@ impl Buckets {
             self.values[b].push(if valid { state.value(row) } else { 0 });
             self.seen[b].push(valid);
         }
+        if self.keys[b].len() >= self.fold_at[b] {
+            self.fold(b);
+        }
+    }
+
+    /// Replaces bucket `b`'s entries by one per distinct key, states added.
+    fn fold(&mut self, b: usize) {
+        let n = self.aggs;
+        let mut index: FastMap<u128, usize> = FastMap::default();
+        let (mut keys, mut values, mut seen) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, &packed) in self.keys[b].iter().enumerate() {
+            let g = *index.entry(packed).or_insert_with(|| {
+                keys.push(packed);
+                values.extend(std::iter::repeat_n(0i64, n));
+                seen.extend(std::iter::repeat_n(false, n));
+                keys.len() - 1
+            });
+            for a in 0..n {
+                values[g * n + a] = values[g * n + a].wrapping_add(self.values[b][i * n + a]);
+                seen[g * n + a] |= self.seen[b][i * n + a];
+            }
+        }
+        self.fold_at[b] = (2 * keys.len()).max(self.fold_min);
+        self.keys[b] = keys;
+        self.values[b] = values;
+        self.seen[b] = seen;
     }
 
     /// Adds this reader's groups of `bucket` into `out`; `index` maps packed keys to `out`'s
@@ -1327,6 +1365,39 @@ mod tests {
         assert_eq!(pack("2001:db8::dead:beef"), None, "longer than 15 bytes");
         // A trailing NUL byte does not collide with the shorter key: the length differs.
         assert_ne!(pack("a\0"), pack("a"));
+    }
+
+    #[test]
+    fn folded_buckets_keep_every_sum() {
+        let sums = Int64Array::from(vec![Some(5), None, Some(-2)]);
+        let states = [&sums];
+        let mut b = Buckets::new(1);
+        b.fold_min = 1000;
+        b.fold_at = vec![1000; BUCKETS];
+        // 300 k entries over 50 k keys (780 a bucket): every bucket folds several times.
+        let keys: Vec<u128> = (0..50_000u32)
+            .map(|i| pack(&format!("10.0.{}.{}", i / 256, i % 256)).unwrap_or_default())
+            .collect();
+        for round in 0..6 {
+            for (i, &k) in keys.iter().enumerate() {
+                b.push(k, &states, (i + round) % 3);
+            }
+        }
+        let entries: usize = b.keys.iter().map(Vec::len).sum();
+        assert!(
+            entries <= 100_000,
+            "folded: {entries} entries are left of 300,000"
+        );
+        let mut out = Merged::new(vec![AggKind::Sum], true);
+        let mut index = FastMap::default();
+        for bucket in 0..BUCKETS {
+            index.clear();
+            b.merge_into(bucket, &mut index, &mut out);
+        }
+        assert_eq!(out.keys.len(), 50_000);
+        // Each key saw rows (i + round) % 3 for six rounds: each row twice, 2 * (5 - 2) = 6.
+        assert!(out.values[0].iter().all(|&v| v == 6), "sums");
+        assert!(out.seen[0].iter().all(|&s| s));
     }
 
     #[test]
