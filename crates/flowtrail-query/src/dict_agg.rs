@@ -460,7 +460,10 @@ impl ExecutionPlan for DictionaryAggregateExec {
             if mode == Mode::Single {
                 // Single mode: this operator gives the final answer, one row per key.
                 let mut merged = Merged::new(local.kinds.clone(), plan.key.is_some());
-                let mut sink = |arrays: Vec<ArrayRef>| merged.fold(&arrays);
+                let mut sink = |local: &mut Local| match local.take()? {
+                    Some(arrays) => merged.fold(&arrays),
+                    None => Ok(()),
+                };
                 for file in &files {
                     if tx.is_closed() {
                         return Ok(());
@@ -476,7 +479,10 @@ impl ExecutionPlan for DictionaryAggregateExec {
                 // Partial mode: each column chunk's groups go out as they are; the final
                 // aggregate merges the keys that several chunks share.
                 let keyed = plan.key.is_some();
-                let mut sink = |mut arrays: Vec<ArrayRef>| -> Result<()> {
+                let mut sink = |local: &mut Local| -> Result<()> {
+                    let Some(mut arrays) = local.take()? else {
+                        return Ok(());
+                    };
                     if keyed {
                         arrays[0] = cast(&arrays[0], schema.field(0).data_type())?;
                     } else {
@@ -517,12 +523,10 @@ fn aggregate_all(
         let mut local = Local::new(kinds.clone());
         let mut buckets = Buckets::new(kinds.len());
         let mut other = Merged::new(kinds.clone(), keyed);
-        let mut sink = |arrays: Vec<ArrayRef>| {
-            for_each_group(&arrays, kinds.len(), |key, states, row| {
-                match key.and_then(pack) {
-                    Some(packed) => buckets.push(packed, states, row),
-                    None => other.add(key, states, row),
-                }
+        let mut sink = |local: &mut Local| {
+            local.drain(|key, values, seen, slot| match key.and_then(pack) {
+                Some(packed) => buckets.push(packed, values, seen, slot),
+                None => other.add_slot(key, values, seen, slot),
             })
         };
         for file in files {
@@ -609,13 +613,12 @@ impl Buckets {
         (h >> (64 - BUCKET_BITS)) as usize
     }
 
-    fn push(&mut self, packed: u128, states: &[&Int64Array], row: usize) {
+    fn push(&mut self, packed: u128, values: &[Vec<i64>], seen: &[Vec<bool>], slot: usize) {
         let b = Buckets::bucket_of(packed);
         self.keys[b].push(packed);
-        for state in states {
-            let valid = state.is_valid(row);
-            self.values[b].push(if valid { state.value(row) } else { 0 });
-            self.seen[b].push(valid);
+        for (v, s) in values.iter().zip(seen) {
+            self.values[b].push(v.get(slot).copied().unwrap_or(0));
+            self.seen[b].push(s.get(slot).copied().unwrap_or(false));
         }
         if self.keys[b].len() >= self.fold_at[b] {
             self.fold(b);
@@ -773,6 +776,30 @@ impl Local {
         args: &[ColumnarValue],
     ) -> Result<()> {
         let null = (self.touched.len() - 1) as u32;
+        if let Some(keys) = keys.filter(|k| k.null_count() == 0) {
+            // No NULL key (addresses): the keys are the slots, once checked in range.
+            let raw = keys.values();
+            if let Some(&k) = raw.iter().max_by_key(|&&k| k as u32) {
+                if k as u32 >= null {
+                    return Err(DataFusionError::Execution(format!(
+                        "dictionary key {k} out of range ({null} values)"
+                    )));
+                }
+            }
+            for &k in raw.iter() {
+                self.touched[k as u32 as usize] = true;
+            }
+            for (a, arg) in args.iter().enumerate() {
+                accumulate(
+                    self.kinds[a],
+                    raw.iter().map(|&k| k as u32),
+                    arg,
+                    &mut self.values[a],
+                    &mut self.seen[a],
+                )?;
+            }
+            return Ok(());
+        }
         let mut slots = std::mem::take(&mut self.slots);
         slots.clear();
         match keys {
@@ -798,13 +825,39 @@ impl Local {
         for (a, arg) in args.iter().enumerate() {
             accumulate(
                 self.kinds[a],
-                &slots,
+                slots.iter().copied(),
                 arg,
                 &mut self.values[a],
                 &mut self.seen[a],
             )?;
         }
         self.slots = slots;
+        Ok(())
+    }
+
+    /// Calls `f(key, values, seen, slot)` for each touched slot (`values[a][slot]` and
+    /// `seen[a][slot]` are its states), without building arrays; the states are cleared.
+    fn drain(
+        &mut self,
+        mut f: impl FnMut(Option<&str>, &[Vec<i64>], &[Vec<bool>], usize),
+    ) -> Result<()> {
+        let null = self.touched.len().saturating_sub(1);
+        let dictionary = match self.dictionary.take() {
+            Some(d) if d.data_type() != &DataType::Utf8 => Some(cast(&d, &DataType::Utf8)?),
+            d => d,
+        };
+        let text = dictionary.as_ref().and_then(|d| d.as_string_opt::<i32>());
+        for (slot, &touched) in self.touched.iter().enumerate() {
+            if !touched {
+                continue;
+            }
+            let key = match text {
+                Some(t) if slot < null && t.is_valid(slot) => Some(t.value(slot)),
+                _ => None,
+            };
+            f(key, &self.values, &self.seen, slot);
+        }
+        self.touched.clear();
         Ok(())
     }
 
@@ -851,7 +904,7 @@ impl Local {
 /// Adds `arg` into `values` (and `seen`) at each row's slot.
 fn accumulate(
     kind: AggKind,
-    slots: &[u32],
+    slots: impl Iterator<Item = u32>,
     arg: &ColumnarValue,
     values: &mut [i64],
     seen: &mut [bool],
@@ -870,7 +923,7 @@ fn accumulate(
                     )))
                 }
             };
-            for &g in slots {
+            for g in slots {
                 let g = g as usize;
                 values[g] = values[g].wrapping_add(v);
                 seen[g] = true;
@@ -879,7 +932,7 @@ fn accumulate(
         ColumnarValue::Array(array) => match kind {
             AggKind::Count => {
                 let nulls = array.logical_nulls();
-                for (i, &g) in slots.iter().enumerate() {
+                for (i, g) in slots.enumerate() {
                     if nulls.as_ref().is_none_or(|n| n.is_valid(i)) {
                         values[g as usize] += 1;
                     }
@@ -892,14 +945,14 @@ fn accumulate(
                 let raw = array.values();
                 match array.nulls() {
                     None => {
-                        for (&g, &v) in slots.iter().zip(raw.iter()) {
+                        for (g, &v) in slots.zip(raw.iter()) {
                             let g = g as usize;
                             values[g] = values[g].wrapping_add(v);
                             seen[g] = true;
                         }
                     }
                     Some(nulls) => {
-                        for (i, (&g, &v)) in slots.iter().zip(raw.iter()).enumerate() {
+                        for (i, (g, &v)) in slots.zip(raw.iter()).enumerate() {
                             if nulls.is_valid(i) {
                                 let g = g as usize;
                                 values[g] = values[g].wrapping_add(v);
@@ -1022,6 +1075,21 @@ impl Merged {
                 self.values[a][g] = self.values[a][g].wrapping_add(state.value(row));
                 self.seen[a][g] = true;
             }
+        }
+    }
+
+    /// Adds slot `slot` of a [`Local`]'s states into `key`'s group (a `sum` never seen is 0).
+    fn add_slot(
+        &mut self,
+        key: Option<&str>,
+        values: &[Vec<i64>],
+        seen: &[Vec<bool>],
+        slot: usize,
+    ) {
+        let g = self.group(key) as usize;
+        for (a, (v, s)) in values.iter().zip(seen).enumerate() {
+            self.values[a][g] = self.values[a][g].wrapping_add(v.get(slot).copied().unwrap_or(0));
+            self.seen[a][g] |= s.get(slot).copied().unwrap_or(false);
         }
     }
 
@@ -1178,7 +1246,7 @@ fn aggregate_file(
     plan: &Plan,
     file: &PartitionedFile,
     local: &mut Local,
-    sink: &mut dyn FnMut(Vec<ArrayRef>) -> Result<()>,
+    sink: &mut dyn FnMut(&mut Local) -> Result<()>,
 ) -> Result<()> {
     let path = local_path(file)?;
     let context =
@@ -1320,9 +1388,7 @@ fn aggregate_file(
         };
         let dictionary = key_array.as_ref().map(|d| d.values());
         if !local.holds(dictionary) {
-            if let Some(rows) = local.take()? {
-                sink(rows)?;
-            }
+            sink(local)?;
             local.reset(dictionary);
         }
         let view = plan.columns.view(&batch, &file.partition_values)?;
@@ -1334,9 +1400,7 @@ fn aggregate_file(
         local.add(key_array.as_ref().map(|k| k.keys()), n, &args)?;
     }
     // Each file has its own dictionaries: hand this file's groups on.
-    if let Some(rows) = local.take()? {
-        sink(rows)?;
-    }
+    sink(local)?;
     Ok(())
 }
 
@@ -1369,8 +1433,9 @@ mod tests {
 
     #[test]
     fn folded_buckets_keep_every_sum() {
-        let sums = Int64Array::from(vec![Some(5), None, Some(-2)]);
-        let states = [&sums];
+        // Three slots of a reader's states: 5, never seen (NULL), -2.
+        let values = vec![vec![5, 0, -2]];
+        let seen = vec![vec![true, false, true]];
         let mut b = Buckets::new(1);
         b.fold_min = 1000;
         b.fold_at = vec![1000; BUCKETS];
@@ -1380,7 +1445,7 @@ mod tests {
             .collect();
         for round in 0..6 {
             for (i, &k) in keys.iter().enumerate() {
-                b.push(k, &states, (i + round) % 3);
+                b.push(k, &values, &seen, (i + round) % 3);
             }
         }
         let entries: usize = b.keys.iter().map(Vec::len).sum();
