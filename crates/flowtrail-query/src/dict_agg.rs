@@ -460,9 +460,8 @@ impl ExecutionPlan for DictionaryAggregateExec {
             if mode == Mode::Single {
                 // Single mode: this operator gives the final answer, one row per key.
                 let mut merged = Merged::new(local.kinds.clone(), plan.key.is_some());
-                let mut sink = |local: &mut Local| match local.take()? {
-                    Some(arrays) => merged.fold(&arrays),
-                    None => Ok(()),
+                let mut sink = |local: &mut Local| {
+                    local.drain(|key, values, seen, slot| merged.add_slot(key, values, seen, slot))
                 };
                 for file in &files {
                     if tx.is_closed() {
@@ -665,32 +664,6 @@ impl Buckets {
             }
         }
     }
-}
-
-/// Calls `f(key, states, row)` for each row of groups from [`Local::take`] (a Utf8 key, then
-/// `aggs` Int64 states).
-fn for_each_group(
-    arrays: &[ArrayRef],
-    aggs: usize,
-    mut f: impl FnMut(Option<&str>, &[&Int64Array], usize),
-) -> Result<()> {
-    let shape = || DataFusionError::Internal("group rows are not Utf8 then Int64s".into());
-    let keys = arrays
-        .first()
-        .and_then(|a| a.as_string_opt::<i32>())
-        .ok_or_else(shape)?;
-    let states: Vec<&Int64Array> = arrays[1..]
-        .iter()
-        .map(|a| a.as_primitive_opt::<Int64Type>())
-        .collect::<Option<_>>()
-        .ok_or_else(shape)?;
-    if states.len() != aggs {
-        return Err(shape());
-    }
-    for row in 0..keys.len() {
-        f(keys.is_valid(row).then(|| keys.value(row)), &states, row);
-    }
-    Ok(())
 }
 
 /// Runs each job on a thread of its own (the first on this one) and returns their results in
@@ -1058,23 +1031,6 @@ impl Merged {
             let g = self.add_group(Some(k));
             self.long.insert(k.into(), g);
             g
-        }
-    }
-
-    /// Merges rows from [`Local::take`].
-    fn fold(&mut self, arrays: &[ArrayRef]) -> Result<()> {
-        let aggs = self.kinds.len();
-        for_each_group(arrays, aggs, |key, states, row| self.add(key, states, row))
-    }
-
-    /// Adds row `row` of `states` into `key`'s group.
-    fn add(&mut self, key: Option<&str>, states: &[&Int64Array], row: usize) {
-        let g = self.group(key) as usize;
-        for (a, state) in states.iter().enumerate() {
-            if state.is_valid(row) {
-                self.values[a][g] = self.values[a][g].wrapping_add(state.value(row));
-                self.seen[a][g] = true;
-            }
         }
     }
 
