@@ -16,7 +16,10 @@ mod util;
 mod zeek;
 
 pub use flowtrail_schema::{FlowRecord, HttpRecord, RecordSink, VecSink};
-pub use format::{Confidence, DecodeContext, Decoder, Format, Framing, RecordKind};
+pub use format::{
+    decode_line, Confidence, DecodeContext, Decoder, Format, Framing, RecordKind, LINE_TOO_LONG,
+    MAX_LINE,
+};
 pub use registry::{by_name, sniff, FORMATS};
 
 /// Decodes a whole in-memory input with `format` into `sink`: frames it and feeds the decoder.

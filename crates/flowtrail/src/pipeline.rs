@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, RecordBatch};
 use flowtrail_enrich::{GeoDb, Hit, TiIndex};
-use flowtrail_formats::{by_name, sniff, DecodeContext, Format, Framing};
+use flowtrail_formats::{by_name, sniff, DecodeContext, Format, Framing, LINE_TOO_LONG, MAX_LINE};
 use flowtrail_query::udf::{Net, NetSet, DEFAULT_INTERNAL};
 use flowtrail_schema::{CompactFlow, Direction, FlowRecord, HttpRecord, Micros, RecordSink};
 use flowtrail_store::{
@@ -26,8 +26,6 @@ use flowtrail_store::{
 
 use crate::input::{self, CappedLines, InputSpec, Line, Payload};
 
-/// Longest line accepted; a longer one is rejected (its first bytes go to the dead-letter file).
-const MAX_LINE: usize = 1 << 20;
 /// Text a worker buffers before it stages early, whatever `flush_rows` says. Checked every
 /// `TEXT_CHECK_ROWS` rows, so with lines of at most `MAX_LINE` bytes a column stays far below
 /// Arrow's 2 GiB (32-bit offsets) limit.
@@ -409,25 +407,7 @@ impl Worker<'_> {
                     input_id: next_input_id(),
                 };
                 match format.framing() {
-                    Framing::Lines => {
-                        let mut n = 0u64;
-                        let mut start = 0usize;
-                        // memchr finds line ends several bytes at a time; a final line without
-                        // a newline still counts, an empty tail after the last newline does not.
-                        let ends = memchr::memchr_iter(b'\n', &buf)
-                            .chain((buf.last().is_some_and(|b| *b != b'\n')).then_some(buf.len()));
-                        for end in ends {
-                            let line = &buf[start..end];
-                            start = end + 1;
-                            n += 1;
-                            let line = line.strip_suffix(b"\r").unwrap_or(line);
-                            if line.len() > MAX_LINE {
-                                sink.reject(n, "line longer than 1 MiB", line);
-                                continue;
-                            }
-                            dec.decode(line, n, &mut sink);
-                        }
-                    }
+                    Framing::Lines => dec.decode_lines(&buf, &mut sink),
                     Framing::Document => {
                         if buf.len() as u64 > sink.w.opts.max_document_bytes {
                             return InputEntry {
@@ -484,7 +464,7 @@ impl Worker<'_> {
                                 }
                                 Ok(Some(Line::TooLong(l))) => {
                                     n += 1;
-                                    sink.reject(n, "line longer than 1 MiB", &l);
+                                    sink.reject(n, LINE_TOO_LONG, &l);
                                 }
                                 Ok(None) => break,
                                 Err(e) => {
