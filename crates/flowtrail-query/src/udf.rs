@@ -49,21 +49,48 @@ impl Net {
     }
 }
 
-/// A list of networks asked "does any contain this address?" once per flow at ingest: IPv4
-/// prefixes as 32-bit pairs, tested without widening the address or a call per network.
-/// Answers exactly as `nets.iter().any(|n| n.contains(ip))`.
+/// A list of networks asked "does any contain this address?" twice per flow at ingest. An
+/// IPv4 address is answered from its /16 in two bitmaps (16 KiB, which stay in the L1 cache):
+/// every address of the /16 is in some network, or some but not all are, and only then are
+/// the networks (as 32-bit pairs) scanned. Answers exactly as
+/// `nets.iter().any(|n| n.contains(ip))`.
 #[derive(Debug, Clone, Default)]
 pub struct NetSet {
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
+    /// Bit `h` set: every address whose top 16 bits are `h` is in a network.
+    v4_whole: Vec<u64>,
+    /// Bit `h` set: some addresses of /16 `h` are in a network (a longer prefix), so the
+    /// networks are scanned.
+    v4_part: Vec<u64>,
 }
+
+/// /16 networks in IPv4, one bit each.
+const V4_HALVES: usize = 1 << 16;
 
 impl NetSet {
     pub fn new(nets: &[Net]) -> NetSet {
-        let mut set = NetSet::default();
+        let mut set = NetSet {
+            v4_whole: vec![0; V4_HALVES / 64],
+            v4_part: vec![0; V4_HALVES / 64],
+            ..NetSet::default()
+        };
         for n in nets {
             if n.v4 {
-                set.v4.push((n.bits as u32, n.mask as u32));
+                let (bits, mask) = (n.bits as u32, n.mask as u32);
+                set.v4.push((bits, mask));
+                let first = (bits >> 16) as usize;
+                let last = ((bits | !mask) >> 16) as usize;
+                // A prefix of 16 bits or fewer covers whole /16s; a longer one, part of one.
+                let map = match mask & 0xffff {
+                    0 => &mut set.v4_whole,
+                    _ => &mut set.v4_part,
+                };
+                for h in first..=last {
+                    if let Some(w) = map.get_mut(h / 64) {
+                        *w |= 1 << (h % 64);
+                    }
+                }
             } else {
                 set.v6.push((n.bits, n.mask));
             }
@@ -85,7 +112,12 @@ impl NetSet {
             },
         };
         let bits = u32::from(v4);
-        self.v4.iter().any(|&(b, m)| bits & m == b)
+        let h = (bits >> 16) as usize;
+        let test = |map: &[u64]| map.get(h / 64).is_some_and(|w| w & (1 << (h % 64)) != 0);
+        if test(&self.v4_whole) {
+            return true;
+        }
+        test(&self.v4_part) && self.v4.iter().any(|&(b, m)| bits & m == b)
     }
 }
 
@@ -339,5 +371,40 @@ mod tests {
             assert_eq!(set.contains(ip), want, "{p}");
         }
         assert!(!NetSet::new(&[]).contains("10.0.0.1".parse().expect("ip")));
+    }
+
+    #[test]
+    fn net_set_bitmaps_agree_with_a_scan_at_every_prefix_length() {
+        // Networks of every IPv4 prefix length (whole /16s, parts of one, /0 and /32), probed
+        // at their edges and around them, and at addresses spread over the whole space.
+        let mut nets = Vec::new();
+        let mut probes = Vec::new();
+        let mut x: u32 = 0x9e37_79b9;
+        for len in 0..=32u32 {
+            x = x.wrapping_mul(0x0101_0101).wrapping_add(0x7f4a_7c15);
+            let net = Net::parse(&format!("{}/{len}", std::net::Ipv4Addr::from(x))).expect("net");
+            let (lo, hi) = (net.bits as u32, (net.bits as u32) | !(net.mask as u32));
+            for p in [lo, hi, lo.wrapping_sub(1), hi.wrapping_add(1), lo ^ 0x10000] {
+                probes.push(p);
+            }
+            if len != 0 {
+                nets.push(net);
+            }
+        }
+        for i in 0..5000u32 {
+            probes.push(i.wrapping_mul(0x9e37_79b9));
+        }
+        for k in [0, 1, 3, nets.len()] {
+            let nets = &nets[..k];
+            let set = NetSet::new(nets);
+            for &p in &probes {
+                let ip = IpAddr::V4(p.into());
+                let want = nets.iter().any(|n| n.contains(ip));
+                assert_eq!(set.contains(ip), want, "{ip} with {k} networks");
+            }
+        }
+        // /0 holds every address.
+        let all = NetSet::new(&[Net::parse("0.0.0.0/0").expect("net")]);
+        assert!(probes.iter().all(|&p| all.contains(IpAddr::V4(p.into()))));
     }
 }
