@@ -1,4 +1,5 @@
-//! Fuzzes the AWS VPC flow log decoder: arbitrary bytes through `decode_all` with the implicit
+//! Fuzzes the AWS VPC flow log decoder: arbitrary bytes through `decode_all` (lines parsed in
+//! place, as the pipeline reads an inflated file) with the implicit
 //! default layout, with a custom `aws_fields` list and an S3 origin, and row-wise through
 //! `decode_tokens`. Checks the accounting invariant (at most one outcome per line) and that
 //! `extra` is always a braced object.

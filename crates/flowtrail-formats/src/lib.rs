@@ -34,19 +34,7 @@ pub fn decode_all(
 ) {
     let mut dec = format.decoder(ctx);
     match format.framing() {
-        Framing::Lines => {
-            // A final line without a newline counts; the empty tail after the last one does not.
-            let mut start = 0usize;
-            let mut n = 0u64;
-            let ends = memchr::memchr_iter(b'\n', input)
-                .chain((input.last().is_some_and(|b| *b != b'\n')).then_some(input.len()));
-            for end in ends {
-                let line = &input[start..end];
-                start = end + 1;
-                n += 1;
-                dec.decode(line.strip_suffix(b"\r").unwrap_or(line), n, sink);
-            }
-        }
+        Framing::Lines => dec.decode_lines(input, sink),
         Framing::Document => dec.decode(input, 1, sink),
     }
     dec.finish(sink);
